@@ -1,0 +1,44 @@
+/**
+ * Compiles both entrypoints into standalone binaries in dist/, with exactly the permissions their
+ * `deno task monitor` and `deno task writer` commands grant (read from deno.json, so the two cannot
+ * drift apart).
+ *
+ * `deno compile` needs its runtime binary (denort): it downloads it, or takes the file that the
+ * DENORT_BIN environment variable names.
+ *
+ * @module
+ */
+import denoJson from "../deno.json" with { type: "json" };
+
+/** The binaries this script builds: output name, entrypoint, and the task whose flags they take. */
+export const BINARIES = [
+  { output: "dist/availability-monitor", entrypoint: "src/monitor.ts", task: "monitor" },
+  { output: "dist/availability-writer", entrypoint: "src/writer.ts", task: "writer" },
+] as const;
+
+/** The `--allow-*` flags of a task command in deno.json. */
+export function permissionFlags(task: "monitor" | "writer"): string[] {
+  const command: string = denoJson.tasks[task];
+  const flags = command.split(/\s+/).filter((word) => word.startsWith("--allow-"));
+  if (flags.length === 0) throw new Error(`deno.json task "${task}" grants no permissions`);
+  return flags;
+}
+
+async function compile(): Promise<number> {
+  const root = new URL("..", import.meta.url).pathname;
+  for (const { output, entrypoint, task } of BINARIES) {
+    const args = ["compile", "--quiet", ...permissionFlags(task), "--output", output, entrypoint];
+    console.log(`deno ${args.join(" ")}`);
+    const { code } = await new Deno.Command(Deno.execPath(), { args, cwd: root }).spawn().status;
+    if (code !== 0) {
+      console.error(
+        `error: deno compile of ${entrypoint} failed (exit ${code}); without internet access, ` +
+          `set DENORT_BIN to a denort ${Deno.version.deno} binary`,
+      );
+      return 1;
+    }
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await compile());

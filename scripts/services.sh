@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Development and CI services, without Docker: a real Apache Kafka broker (KRaft, one node that is
+# both broker and controller) from Maven Central jars, and the machine's own PostgreSQL.
+#
+#   scripts/services.sh up       start what is not running, wait until it answers (safe to repeat)
+#   scripts/services.sh down     stop the Kafka broker this script started (by its pid)
+#   scripts/services.sh status   say what runs, where it listens and where it logs
+#   scripts/services.sh reset    down, then delete the broker's data (topics and offsets)
+#
+# Settings (environment): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (1g),
+# SERVICES_DIR (.services: the broker's config, data, pid and log live in SERVICES_DIR/kafka).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+POM="$ROOT/scripts/kafka/pom.xml"
+KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")"
+JARS="$ROOT/.cache/kafka-$KAFKA_VERSION/lib"
+STATE="${SERVICES_DIR:-$ROOT/.services}/kafka"
+PID_FILE="$STATE/kafka.pid"
+LOG_FILE="$STATE/kafka.log"
+KAFKA_HOST=127.0.0.1
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_HEAP="${KAFKA_HEAP:-1g}"
+PG_HOST=127.0.0.1
+PG_PORT=5432
+PG_USER=postgres
+PG_LOG="/var/log/postgresql"
+# Databases the project uses: the main job writes to "availability"; tests make their own.
+PG_DATABASES=(availability)
+
+say() { printf '%s\n' "services: $*"; }
+fail() {
+  printf '%s\n' "services: error: $*" >&2
+  exit 1
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# The pid of the broker this script started, if that process is still it (pids get reused).
+kafka_pid() {
+  [[ -f "$PID_FILE" ]] || return 1
+  local pid
+  pid="$(cat "$PID_FILE")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  [[ -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "kafka.Kafka $STATE/server.properties" || return 1
+  printf '%s\n' "$pid"
+}
+
+log_tail() {
+  printf '%s\n' "---- last lines of $1 ----" >&2
+  tail -n "${2:-40}" "$1" >&2 2>/dev/null || true
+  printf '%s\n' "----" >&2
+}
+
+check_java() {
+  command -v java >/dev/null || fail "java not found: install a JDK 17 (apt-get install openjdk-17-jre-headless)"
+  local major
+  major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
+  [[ -n "$major" && "$major" -ge 17 ]] || fail "Kafka needs Java 17 or newer, found: $(java -version 2>&1 | head -n1)"
+}
+
+kafka_jars() {
+  [[ -f "$JARS/.complete" ]] && return 0
+  command -v mvn >/dev/null || fail "mvn not found: install Maven (apt-get install maven)"
+  say "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central into ${JARS#"$ROOT"/}"
+  rm -rf "$JARS.tmp"
+  mkdir -p "$(dirname "$JARS")"
+  local out="$ROOT/.cache/maven-kafka.log"
+  if ! mvn -B -q -f "$POM" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$JARS.tmp" >"$out" 2>&1; then
+    log_tail "$out" 30
+    fail "Maven could not resolve Kafka $KAFKA_VERSION (full output: $out)"
+  fi
+  rm -rf "$JARS"
+  mv "$JARS.tmp" "$JARS"
+  touch "$JARS/.complete"
+}
+
+write_kafka_config() {
+  mkdir -p "$STATE/data"
+  cat >"$STATE/server.properties" <<EOF
+# Written by scripts/services.sh; edits are overwritten on the next "up".
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$STATE/data
+num.partitions=3
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+EOF
+}
+
+JAVA_ARGS=(-Xms256m "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -Djava.awt.headless=true
+  "-Dlog4j.configuration=file:$ROOT/scripts/kafka/log4j.properties" "-Dkafka.log.file=$LOG_FILE"
+  -cp "$JARS/*")
+
+kafka_java() { java "${JAVA_ARGS[@]}" "$@"; }
+
+kafka_up() {
+  local pid
+  if pid="$(kafka_pid)"; then
+    if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
+      say "Kafka $KAFKA_VERSION already running (pid $pid) on $KAFKA_HOST:$KAFKA_PORT, log $LOG_FILE"
+      return 0
+    fi
+  elif port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
+    fail "port $KAFKA_PORT on $KAFKA_HOST is taken by a process this script did not start; stop it or set KAFKA_PORT"
+  fi
+  check_java
+  kafka_jars
+  write_kafka_config
+  if [[ -z "${pid:-}" ]]; then
+    if [[ ! -f "$STATE/data/meta.properties" ]]; then
+      local cluster_id
+      cluster_id="$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
+      [[ "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]] || fail "kafka StorageTool random-uuid printed no cluster id"
+      kafka_java kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" \
+        -c "$STATE/server.properties" >>"$STATE/format.log" 2>&1 ||
+        {
+          log_tail "$STATE/format.log"
+          fail "formatting the KRaft storage in $STATE/data failed"
+        }
+    fi
+    touch "$LOG_FILE"
+    local from
+    from="$(($(wc -l <"$LOG_FILE") + 1))"
+    # setsid: the broker outlives this script and the terminal session that ran it.
+    setsid java "${JAVA_ARGS[@]}" kafka.Kafka "$STATE/server.properties" \
+      >>"$STATE/kafka.out" 2>&1 </dev/null &
+    echo "$!" >"$PID_FILE"
+    pid="$!"
+    say "starting Kafka $KAFKA_VERSION (pid $pid)"
+  fi
+  local deadline=$((SECONDS + 90))
+  while ((SECONDS < deadline)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log_tail "$STATE/kafka.out" 20
+      log_tail "$LOG_FILE"
+      rm -f "$PID_FILE"
+      fail "Kafka exited during start-up"
+    fi
+    if port_open "$KAFKA_HOST" "$KAFKA_PORT" &&
+      tail -n +"${from:-1}" "$LOG_FILE" | grep -q 'Kafka Server started'; then
+      say "Kafka $KAFKA_VERSION listening on $KAFKA_HOST:$KAFKA_PORT (PLAINTEXT), pid $pid, log $LOG_FILE"
+      return 0
+    fi
+    sleep 0.5
+  done
+  log_tail "$LOG_FILE"
+  fail "Kafka did not answer on $KAFKA_HOST:$KAFKA_PORT within 90 s (pid $pid still running; 'down' stops it)"
+}
+
+kafka_down() {
+  local pid
+  if ! pid="$(kafka_pid)"; then
+    rm -f "$PID_FILE"
+    say "Kafka is not running (no broker started by this script)"
+    return 0
+  fi
+  say "stopping Kafka (pid $pid)"
+  kill -TERM "$pid"
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.3; done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "Kafka did not stop within 30 s; killing pid $pid"
+    kill -KILL "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$PID_FILE"
+  say "Kafka stopped"
+}
+
+pg_cluster_version() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n1; }
+
+pg_up() {
+  command -v pg_isready >/dev/null || fail "PostgreSQL is not installed (apt-get install postgresql)"
+  if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
+    local version
+    version="$(pg_cluster_version)"
+    [[ -n "$version" ]] || fail "no PostgreSQL cluster under /etc/postgresql"
+    say "starting PostgreSQL $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start ||
+      {
+        log_tail "$PG_LOG/postgresql-$version-main.log"
+        fail "PostgreSQL did not start"
+      }
+    local deadline=$((SECONDS + 30))
+    until pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; do
+      if ((SECONDS >= deadline)); then
+        log_tail "$PG_LOG/postgresql-$version-main.log"
+        fail "PostgreSQL did not answer on $PG_HOST:$PG_PORT within 30 s"
+      fi
+      sleep 0.3
+    done
+  fi
+  local db
+  for db in "${PG_DATABASES[@]}"; do
+    if [[ "$(psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
+      "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]]; then
+      createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$db"
+      say "created database $db"
+    fi
+  done
+  say "PostgreSQL listening on $PG_HOST:$PG_PORT (user $PG_USER, databases: ${PG_DATABASES[*]}), log $PG_LOG/postgresql-$(pg_cluster_version)-main.log"
+}
+
+status() {
+  local pid rc=0
+  if pid="$(kafka_pid)" && port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
+    say "Kafka $KAFKA_VERSION: running, pid $pid, $KAFKA_HOST:$KAFKA_PORT, log $LOG_FILE"
+  else
+    say "Kafka $KAFKA_VERSION: not running"
+    rc=3
+  fi
+  if pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; then
+    say "PostgreSQL: running, $PG_HOST:$PG_PORT"
+  else
+    say "PostgreSQL: not running"
+    rc=3
+  fi
+  return "$rc"
+}
+
+case "${1:-}" in
+up)
+  mkdir -p "$STATE"
+  pg_up
+  kafka_up
+  ;;
+down) kafka_down ;;
+status) status ;;
+reset)
+  kafka_down
+  rm -rf "$STATE/data"
+  say "deleted Kafka data in $STATE/data"
+  ;;
+-h | --help | help)
+  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  ;;
+*)
+  printf '%s\n' "usage: scripts/services.sh up|down|status|reset" >&2
+  exit 2
+  ;;
+esac

@@ -1,0 +1,66 @@
+/**
+ * Shared test helpers: where the real services are, and fresh, uniquely named resources on them.
+ *
+ * The services come from `deno task services up`; tests never start or mock them.
+ *
+ * @module
+ */
+import { createPool } from "../src/db/create_pool.ts";
+
+/** The broker the tests use (the dev services' plaintext listener unless KAFKA_BROKERS says otherwise). */
+export const KAFKA_BROKERS: string[] = (Deno.env.get("KAFKA_BROKERS") ?? "127.0.0.1:9092").split(
+  ",",
+);
+
+/** A database URI on the dev PostgreSQL for administrative work (creating test databases). */
+export const ADMIN_DB_URI: string = Deno.env.get("TEST_ADMIN_DATABASE_URL") ??
+  "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
+
+/** The repository root, for spawning entrypoints and scripts. */
+export const ROOT: string = new URL("..", import.meta.url).pathname;
+
+/** A name no other test run uses: prefix, time and randomness, safe for topics and databases. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Runs `fn` with the URI of a fresh, empty database, and drops the database afterwards. */
+export async function withTempDatabase(fn: (uri: string) => Promise<void>): Promise<void> {
+  const name = uniqueName("test");
+  const admin = await createPool(ADMIN_DB_URI, { max: 1 });
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(ADMIN_DB_URI);
+    url.pathname = `/${name}`;
+    try {
+      await fn(url.toString());
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Runs an entrypoint or script with Deno, as a user would, and collects its output. */
+export async function runDeno(
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const { code, stdout, stderr } = await child.output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
