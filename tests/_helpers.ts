@@ -64,3 +64,108 @@ export async function runDeno(
   const decoder = new TextDecoder();
   return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
 }
+
+/** PEM files of a test CA, a server certificate it signed, and an unrelated self-signed one. */
+export interface TestCertificates {
+  caCert: string;
+  cert: string;
+  key: string;
+  selfSignedCert: string;
+  selfSignedKey: string;
+  /** The CA certificate's notAfter, as Date. */
+  certExpiresAt: Date;
+}
+
+let certificates: Promise<TestCertificates> | undefined;
+
+/** Certificates for localhost and 127.0.0.1 made with openssl, once per test process. */
+export function testCertificates(): Promise<TestCertificates> {
+  certificates ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "certs_" });
+    const openssl = async (...args: string[]): Promise<string> => {
+      const { code, stdout, stderr } = await new Deno.Command("openssl", {
+        args,
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const decoder = new TextDecoder();
+      if (code !== 0) throw new Error(`openssl ${args[0]} failed: ${decoder.decode(stderr)}`);
+      return decoder.decode(stdout);
+    };
+    const san = "subjectAltName=DNS:localhost,IP:127.0.0.1";
+    const selfSigned = (name: string, days: string, subject: string, ...extra: string[]) =>
+      openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        `${name}.key`,
+        "-out",
+        `${name}.crt`,
+        "-days",
+        days,
+        "-subj",
+        subject,
+        ...extra,
+      );
+    await selfSigned("ca", "30", "/CN=availability test CA");
+    await openssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "server.key",
+      "-out",
+      "server.csr",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      san,
+    );
+    await Deno.writeTextFile(`${dir}/ext.cnf`, `${san}\n`);
+    await openssl(
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "server.crt",
+      "-days",
+      "20",
+      "-extfile",
+      "ext.cnf",
+    );
+    await selfSigned("self", "20", "/CN=localhost", "-addext", san);
+    const notAfter = (await openssl("x509", "-in", "server.crt", "-noout", "-enddate"))
+      .trim().replace("notAfter=", "");
+    const read = (name: string) => Deno.readTextFile(`${dir}/${name}`);
+    const result = {
+      caCert: await read("ca.crt"),
+      cert: await read("server.crt"),
+      key: await read("server.key"),
+      selfSignedCert: await read("self.crt"),
+      selfSignedKey: await read("self.key"),
+      certExpiresAt: new Date(notAfter),
+    };
+    await Deno.remove(dir, { recursive: true });
+    return result;
+  })();
+  return certificates;
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+export function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
