@@ -1,57 +1,134 @@
 /**
  * availability-monitor: checks the targets of a TSV file on their schedules and publishes every
- * result to Kafka.
+ * result to Kafka (or, with --stdout, prints them as NDJSON).
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { EXIT_USAGE, formatCliError } from "./cli/format_cli_error.ts";
-import { UsageError } from "./cli/usage_error.ts";
+import { EXIT_FAILURE, EXIT_USAGE, formatCliError } from "./cli/format_cli_error.ts";
+import { createLogger } from "./log/logger.ts";
+import { createKafkaSink } from "./monitor/kafka_sink.ts";
+import { loadTargets } from "./monitor/load_targets.ts";
+import { MONITOR_ENV_VARS, MONITOR_HELP, parseMonitorArgs } from "./monitor/monitor_config.ts";
+import { createMonitor, type ResultSink } from "./monitor/run_monitor.ts";
+import { createStdoutSink } from "./monitor/stdout_sink.ts";
+import { watchFile } from "./monitor/watch_file.ts";
+import { formatTargetsError } from "./targets/parse_tsv.ts";
 import { VERSION } from "./version.ts";
 
-/** The `--help` text. */
-export const HELP = `availability-monitor ${VERSION}
-Checks HTTP targets on a schedule and publishes every result to Kafka.
-
-Usage:
-  availability-monitor [options] TARGETS.tsv
-
-Options:
-  -h, --help      Show this help and exit
-  -V, --version   Print the version and exit
-
-Exit codes: 0 success, 1 runtime failure, 2 bad arguments or bad targets file.
-`;
-
-/** Runs the program with its arguments and returns the exit code. */
-export function main(args: string[]): number {
+/** Runs the program and returns its exit code. */
+export async function main(args: string[]): Promise<number> {
+  let command;
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
-    });
-    if (values.help) {
-      console.log(HELP.trimEnd());
-      return 0;
-    }
-    if (values.version) {
-      console.log(`availability-monitor ${VERSION}`);
-      return 0;
-    }
-    if (positionals.length !== 1) {
-      throw new UsageError("expected exactly one targets file, see --help");
-    }
-    console.error("error: checking targets is not implemented yet");
-    return EXIT_USAGE;
+    const env = Object.fromEntries(MONITOR_ENV_VARS.map((name) => [name, Deno.env.get(name)]));
+    command = parseMonitorArgs(args, env, { hostname: safeHostname() });
   } catch (error) {
     const { line, code } = formatCliError(error);
     console.error(line);
     return code;
   }
+  if (command.kind === "help") {
+    console.log(MONITOR_HELP.trimEnd());
+    return 0;
+  }
+  if (command.kind === "version") {
+    console.log(`availability-monitor ${VERSION}`);
+    return 0;
+  }
+  const config = command.config;
+  const encoder = new TextEncoder();
+  const logger = createLogger({
+    level: config.logLevel,
+    json: config.logJson ?? !Deno.stderr.isTerminal(),
+    write: (line) => Deno.stderr.writeSync(encoder.encode(`${line}\n`)),
+  });
+
+  // Every problem in the targets file, before anything connects anywhere.
+  const { targets, errors } = await loadTargets(
+    config.targetsFile,
+    config.shard,
+    Deno.readTextFile,
+  );
+  if (errors.length > 0) {
+    for (const error of errors) console.error(formatTargetsError(error));
+    console.error(
+      `error: ${errors.length} problem${errors.length === 1 ? "" : "s"} in ${config.targetsFile}`,
+    );
+    return EXIT_USAGE;
+  }
+  let targetsCa: string | undefined;
+  if (config.targetsCaFile) {
+    try {
+      targetsCa = await Deno.readTextFile(config.targetsCaFile);
+    } catch (error) {
+      console.error(
+        `error: Cannot read --targets-cafile ${config.targetsCaFile}: ${(error as Error).message}`,
+      );
+      return EXIT_USAGE;
+    }
+  }
+
+  let sink: ResultSink;
+  try {
+    sink = config.output.kind === "stdout"
+      ? createStdoutSink((line) => writeAll(encoder.encode(line)))
+      : await createKafkaSink(config.output, { logger, readTextFile: Deno.readTextFile });
+  } catch (error) {
+    console.error(formatCliError(error).line);
+    return EXIT_FAILURE;
+  }
+
+  const monitor = createMonitor(config, {
+    sink,
+    logger,
+    readTextFile: Deno.readTextFile,
+    targetsCa,
+  });
+  const controller = new AbortController();
+  const stop = (signal: string) => {
+    if (controller.signal.aborted) return;
+    logger.info(`${signal} received: finishing checks in flight, then exiting`);
+    controller.abort();
+  };
+  const onInt = () => stop("SIGINT");
+  const onTerm = () => stop("SIGTERM");
+  const onHup = () => void monitor.reload("SIGHUP");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  if (!config.once) Deno.addSignalListener("SIGHUP", onHup);
+  const watching = config.once
+    ? Promise.resolve()
+    : watchFile(config.targetsFile, () => void monitor.reload("file changed"), controller.signal)
+      .catch((error) =>
+        logger.warn("cannot watch the targets file; SIGHUP still reloads it", {
+          error: (error as Error).message,
+        })
+      );
+  try {
+    const { undelivered } = await monitor.run(targets, controller.signal);
+    return undelivered > 0 ? EXIT_FAILURE : 0;
+  } catch (error) {
+    logger.error("monitor failed", { error: (error as Error).message });
+    return EXIT_FAILURE;
+  } finally {
+    controller.abort();
+    await watching;
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
+    if (!config.once) Deno.removeSignalListener("SIGHUP", onHup);
+  }
 }
 
-if (import.meta.main) Deno.exit(main(Deno.args));
+function writeAll(bytes: Uint8Array): void {
+  let written = 0;
+  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+}
+
+function safeHostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "unknown-host";
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -169,3 +169,117 @@ export function closedPort(): number {
   listener.close();
   return port;
 }
+
+/** A message read back from a topic. */
+export interface ReadMessage {
+  key: string;
+  value: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * Reads a topic from the beginning with a fresh consumer group until `count` messages arrived or
+ * `timeoutMs` passed, then waits `settleMs` more so that extra (duplicate) messages would show.
+ */
+export async function readTopic(
+  topic: string,
+  count: number,
+  { timeoutMs = 30_000, settleMs = 500 }: { timeoutMs?: number; settleMs?: number } = {},
+): Promise<ReadMessage[]> {
+  const { Kafka, logLevel } = await import("kafkajs");
+  const kafka = new Kafka({
+    clientId: "test-reader",
+    brokers: KAFKA_BROKERS,
+    logLevel: logLevel.NOTHING,
+  });
+  const consumer = kafka.consumer({ groupId: uniqueName("test-reader") });
+  const messages: ReadMessage[] = [];
+  let enough!: () => void;
+  const arrived = new Promise<void>((resolve) => (enough = resolve));
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message, partition }) => {
+        messages.push({
+          key: message.key?.toString() ?? "",
+          value: message.value?.toString() ?? "",
+          partition,
+          offset: message.offset,
+        });
+        if (messages.length >= count) enough();
+        return Promise.resolve();
+      },
+    });
+    const timer = setTimeout(enough, timeoutMs);
+    await arrived;
+    clearTimeout(timer);
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
+
+/** A child process of an entrypoint with its output collected as it runs. */
+export interface Spawned {
+  process: Deno.ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Waits until stderr (or stdout) contains `text`, or throws after `timeoutMs`. */
+  waitFor(text: string | RegExp, timeoutMs?: number, stream?: "stdout" | "stderr"): Promise<void>;
+  /** Waits for exit and returns the code. */
+  exit(): Promise<number>;
+  /** Kills the process if it still runs and waits for it (for cleanup). */
+  stop(): Promise<void>;
+}
+
+/** Starts `deno <args>` in the repository root, collecting its output. */
+export function spawnDeno(args: string[], env: Record<string, string> = {}): Spawned {
+  const process = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = { stdout: "", stderr: "" };
+  const pump = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) out[key] += text;
+  };
+  const pumped = Promise.all([pump(process.stdout, "stdout"), pump(process.stderr, "stderr")]);
+  return {
+    process,
+    stdout: () => out.stdout,
+    stderr: () => out.stderr,
+    async waitFor(text, timeoutMs = 30_000, stream = "stderr") {
+      const deadline = Date.now() + timeoutMs;
+      const matches = () =>
+        typeof text === "string" ? out[stream].includes(text) : text.test(out[stream]);
+      while (!matches()) {
+        if (Date.now() > deadline) {
+          throw new Error(
+            `timed out waiting for ${text} in ${stream}:\n${out.stderr}\n${out.stdout}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async exit() {
+      const { code } = await process.status;
+      await pumped;
+      return code;
+    },
+    async stop() {
+      try {
+        process.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+      await process.status;
+      await pumped;
+    },
+  };
+}

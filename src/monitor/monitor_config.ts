@@ -1,0 +1,202 @@
+/**
+ * The monitor's command line: flags and environment variables in, a complete MonitorConfig out.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { UsageError } from "../cli/usage_error.ts";
+import {
+  KAFKA_ENV_VARS,
+  KAFKA_FLAG_SPECS,
+  KAFKA_FLAGS_HELP,
+  type KafkaOptions,
+  resolveKafkaOptions,
+} from "../kafka/kafka_options.ts";
+import { LOG_LEVELS, type LogLevel } from "../log/logger.ts";
+import { VERSION } from "../version.ts";
+
+/** Environment variables the monitor reads (flags win over them). */
+export const MONITOR_ENV_VARS: readonly string[] = [
+  ...KAFKA_ENV_VARS,
+  "MONITOR_LOCATION",
+  "LOG_LEVEL",
+];
+
+/** Everything the monitor needs, validated. */
+export interface MonitorConfig {
+  targetsFile: string;
+  once: boolean;
+  /** Run only the targets of shard `index` (0-based) of `count`. */
+  shard: { index: number; count: number } | null;
+  location: string;
+  instance: string;
+  maxInFlight: number;
+  maxBodyBytes: number;
+  maxRedirects: number;
+  /** PEM file of extra CAs trusted for https targets. */
+  targetsCaFile: string | null;
+  output:
+    | { kind: "stdout" }
+    | {
+      kind: "kafka";
+      kafka: KafkaOptions;
+      topic: string;
+      partitions: number;
+      compression: "none" | "gzip";
+      maxBuffered: number;
+    };
+  logLevel: LogLevel;
+  /** JSON log lines; null means "when stderr is not a terminal". */
+  logJson: boolean | null;
+}
+
+/** What the command line asked for: run with a config, or print help or the version. */
+export type MonitorCommand =
+  | { kind: "run"; config: MonitorConfig }
+  | { kind: "help" }
+  | { kind: "version" };
+
+/** The `--help` text. */
+export const MONITOR_HELP = `availability-monitor ${VERSION}
+Checks HTTP targets on their schedules and publishes every result, failures included, to Kafka.
+
+Usage:
+  availability-monitor [options] TARGETS.tsv
+
+The targets file is TSV: URL<TAB>REGEX per line, or a header row naming the columns
+url, regex, name, interval, timeout, expect, method (see README.md). The file is reloaded
+when it changes and on SIGHUP; a reload with errors keeps the running targets.
+
+Checks:
+      --once                   Check every target once, publish, and exit (for cron)
+      --shard K/N              Check only shard K of N (1 <= K <= N), to split targets across monitors
+      --location NAME          Label for where this monitor runs (env MONITOR_LOCATION; default "default")
+      --instance NAME          Label for this monitor process (default: the host name)
+      --max-in-flight N        Most checks running at once (default 200)
+      --max-body-bytes N       Most body bytes read per check, before and after decoding (default 1048576)
+      --max-redirects N        Most redirects followed per check (default 5)
+      --targets-cafile FILE    Extra CA certificates (PEM) to trust for https targets
+
+Output:
+      --stdout                 Write results as NDJSON to stdout instead of Kafka
+      --partitions N           Partitions of the topic when the monitor creates it (default 6)
+      --compression C          none or gzip (default none)
+      --max-buffered N         Results held while Kafka is unavailable; beyond it the oldest are
+                               dropped and counted (default 50000)
+
+${KAFKA_FLAGS_HELP}
+
+Logging:
+      --log-level LEVEL        debug, info, warn or error (env LOG_LEVEL; default info)
+      --log-format F           json or text (default: json when stderr is not a terminal)
+
+  -h, --help                   Show this help and exit
+  -V, --version                Print the version and exit
+
+Exit codes: 0 success, 1 runtime failure, 2 bad arguments or bad targets file.
+`;
+
+/** Parses the command line; throws UsageError (exit 2) for bad input. */
+export function parseMonitorArgs(
+  args: string[],
+  env: Record<string, string | undefined>,
+  defaults: { hostname: string },
+): MonitorCommand {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...KAFKA_FLAG_SPECS,
+      once: { type: "boolean" },
+      shard: { type: "string" },
+      location: { type: "string" },
+      instance: { type: "string" },
+      "max-in-flight": { type: "string" },
+      "max-body-bytes": { type: "string" },
+      "max-redirects": { type: "string" },
+      "targets-cafile": { type: "string" },
+      stdout: { type: "boolean" },
+      partitions: { type: "string" },
+      compression: { type: "string" },
+      "max-buffered": { type: "string" },
+      "log-level": { type: "string" },
+      "log-format": { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "V" },
+    },
+  });
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0
+        ? "missing the targets file: availability-monitor [options] TARGETS.tsv"
+        : `expected one targets file, got ${positionals.length}: ${positionals.join(" ")}`,
+    );
+  }
+  let shard: MonitorConfig["shard"] = null;
+  if (values.shard !== undefined) {
+    const match = /^(\d+)\/(\d+)$/.exec(values.shard);
+    const k = Number(match?.[1]);
+    const n = Number(match?.[2]);
+    if (!match || n < 1 || k < 1 || k > n) {
+      throw new UsageError(
+        `Cannot use --shard "${values.shard}": expected K/N with 1 <= K <= N, like 1/3`,
+      );
+    }
+    shard = { index: k - 1, count: n };
+  }
+  const logLevel = (values["log-level"] ?? env.LOG_LEVEL ?? "info").toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`Cannot use --log-level "${logLevel}": expected ${LOG_LEVELS.join(", ")}`);
+  }
+  const logFormat = values["log-format"];
+  if (logFormat !== undefined && logFormat !== "json" && logFormat !== "text") {
+    throw new UsageError(`Cannot use --log-format "${logFormat}": expected json or text`);
+  }
+  const compression = values.compression ?? "none";
+  if (compression !== "none" && compression !== "gzip") {
+    throw new UsageError(`Cannot use --compression "${compression}": expected none or gzip`);
+  }
+  const kafka = values.stdout ? null : resolveKafkaOptions(values, env, "availability-monitor");
+  return {
+    kind: "run",
+    config: {
+      targetsFile: positionals[0]!,
+      once: values.once ?? false,
+      shard,
+      location: values.location ?? env.MONITOR_LOCATION ?? "default",
+      instance: values.instance ?? defaults.hostname,
+      maxInFlight: positiveInteger(values["max-in-flight"], "--max-in-flight", 200),
+      maxBodyBytes: positiveInteger(values["max-body-bytes"], "--max-body-bytes", 1024 * 1024),
+      maxRedirects: positiveInteger(values["max-redirects"], "--max-redirects", 5, 0),
+      targetsCaFile: values["targets-cafile"] ?? null,
+      output: kafka === null ? { kind: "stdout" } : {
+        kind: "kafka",
+        kafka: kafka.kafka,
+        topic: kafka.topic,
+        partitions: positiveInteger(values.partitions, "--partitions", 6),
+        compression,
+        maxBuffered: positiveInteger(values["max-buffered"], "--max-buffered", 50_000),
+      },
+      logLevel: logLevel as LogLevel,
+      logJson: logFormat === undefined ? null : logFormat === "json",
+    },
+  };
+}
+
+function positiveInteger(
+  text: string | undefined,
+  flag: string,
+  fallback: number,
+  min = 1,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(
+      `Cannot use ${flag} "${text}": expected a whole number of at least ${min}`,
+    );
+  }
+  return value;
+}
