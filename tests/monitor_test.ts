@@ -273,3 +273,10 @@ Deno.test({
     }
   },
 });
+
+Deno.test("README.md lists the monitor's options exactly as --help prints them", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const { stdout } = await monitor("--help");
+  const options = stdout.slice(stdout.indexOf("Checks:"));
+  assert.ok(readme.includes(options.trimEnd()), "README.md's monitor options differ from --help");
+});

@@ -33,7 +33,8 @@ export interface KafkaProducerHandle {
 /** Routes kafkajs log entries into our logger (its ERRORs are mostly retried, so warn). */
 export function kafkaLogCreator(logger: Logger): () => (entry: LogEntry) => void {
   return () => ({ level, log }) => {
-    const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
+    // The stack of a connection error says nothing an operator can act on.
+    const { message, timestamp: _timestamp, logger: _logger, stack: _stack, ...fields } = log;
     const text = `kafka: ${message}`;
     // Retries are limited on purpose: the publisher resends a failed batch itself, and the
     // writer drops the duplicates a resend can cause (check_id is unique), so this is noise.

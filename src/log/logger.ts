@@ -34,7 +34,12 @@ export function createLogger(
       return;
     }
     const extra = Object.entries(fields)
-      .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+      // Quote values with spaces or line breaks so that every event stays on one line.
+      .map(([key, value]) =>
+        `${key}=${
+          typeof value === "string" && !/[\s"]/.test(value) ? value : JSON.stringify(value)
+        }`
+      )
       .join(" ");
     options.write(`${time} ${level.toUpperCase().padEnd(5)} ${message}${extra ? ` ${extra}` : ""}`);
   };
