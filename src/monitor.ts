@@ -5,7 +5,8 @@
  * @module
  */
 import { EXIT_FAILURE, EXIT_USAGE, formatCliError } from "./cli/format_cli_error.ts";
-import { createLogger } from "./log/logger.ts";
+import { resolveCommand } from "./cli/resolve_command.ts";
+import { createStreamLogger } from "./log/logger.ts";
 import { createKafkaSink } from "./monitor/kafka_sink.ts";
 import { loadTargets } from "./monitor/load_targets.ts";
 import { MONITOR_ENV_VARS, MONITOR_HELP, parseMonitorArgs } from "./monitor/monitor_config.ts";
@@ -17,30 +18,15 @@ import { VERSION } from "./version.ts";
 
 /** Runs the program and returns its exit code. */
 export async function main(args: string[]): Promise<number> {
-  let command;
-  try {
-    const env = Object.fromEntries(MONITOR_ENV_VARS.map((name) => [name, Deno.env.get(name)]));
-    command = parseMonitorArgs(args, env, { hostname: safeHostname() });
-  } catch (error) {
-    const { line, code } = formatCliError(error);
-    console.error(line);
-    return code;
-  }
-  if (command.kind === "help") {
-    console.log(MONITOR_HELP.trimEnd());
-    return 0;
-  }
-  if (command.kind === "version") {
-    console.log(`availability-monitor ${VERSION}`);
-    return 0;
-  }
+  const env = Object.fromEntries(MONITOR_ENV_VARS.map((name) => [name, Deno.env.get(name)]));
+  const command = resolveCommand(
+    { name: "availability-monitor", version: VERSION, help: MONITOR_HELP },
+    () => parseMonitorArgs(args, env, { hostname: safeHostname() }),
+  );
+  if ("exit" in command) return command.exit;
   const config = command.config;
   const encoder = new TextEncoder();
-  const logger = createLogger({
-    level: config.logLevel,
-    json: config.logJson ?? !Deno.stderr.isTerminal(),
-    write: (line) => Deno.stderr.writeSync(encoder.encode(`${line}\n`)),
-  });
+  const logger = createStreamLogger(config, Deno.stderr);
 
   // Every problem in the targets file, before anything connects anywhere.
   const { targets, errors } = await loadTargets(

@@ -1,61 +1,76 @@
 /**
- * availability-writer: consumes check results from Kafka into date-partitioned PostgreSQL tables.
+ * availability-writer: consumes check results from Kafka into date-partitioned PostgreSQL tables,
+ * each check stored exactly once.
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { EXIT_USAGE, formatCliError } from "./cli/format_cli_error.ts";
-import { UsageError } from "./cli/usage_error.ts";
+import { EXIT_FAILURE, EXIT_USAGE } from "./cli/format_cli_error.ts";
+import { resolveCommand } from "./cli/resolve_command.ts";
+import { createPool } from "./db/create_pool.ts";
+import { maskUri } from "./db/mask_uri.ts";
+import { kafkaClientConfig } from "./kafka/kafka_options.ts";
+import { createStreamLogger } from "./log/logger.ts";
+import { createWriter, DatabaseConfigError } from "./writer/run_writer.ts";
+import { parseWriterArgs, WRITER_ENV_VARS, WRITER_HELP } from "./writer/writer_config.ts";
 import { VERSION } from "./version.ts";
 
-/** The `--help` text. */
-export const HELP = `availability-writer ${VERSION}
-Consumes check results from Kafka into date-partitioned PostgreSQL tables.
-
-Usage:
-  availability-writer --db-uri URI [options]
-
-Options:
-      --db-uri URI   PostgreSQL connection URI (env POSTGRES_URI or DATABASE_URL)
-  -h, --help         Show this help and exit
-  -V, --version      Print the version and exit
-
-Exit codes: 0 success, 1 runtime failure, 2 bad arguments.
-`;
-
-/** Runs the program with its arguments and environment and returns the exit code. */
-export function main(args: string[], env: Record<string, string | undefined>): number {
+/** Runs the program and returns its exit code. */
+export async function main(args: string[]): Promise<number> {
+  const env = Object.fromEntries(WRITER_ENV_VARS.map((name) => [name, Deno.env.get(name)]));
+  const command = resolveCommand(
+    { name: "availability-writer", version: VERSION, help: WRITER_HELP },
+    () => parseWriterArgs(args, env),
+  );
+  if ("exit" in command) return command.exit;
+  const config = command.config;
+  const logger = createStreamLogger(config, Deno.stderr);
+  let pool;
+  let kafkaConfig;
   try {
-    const { values } = parseArgs({
-      args,
-      options: {
-        "db-uri": { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
-    });
-    if (values.help) {
-      console.log(HELP.trimEnd());
-      return 0;
-    }
-    if (values.version) {
-      console.log(`availability-writer ${VERSION}`);
-      return 0;
-    }
-    const dbUri = values["db-uri"] ?? env.POSTGRES_URI ?? env.DATABASE_URL;
-    if (!dbUri) throw new UsageError("missing --db-uri (or POSTGRES_URI, DATABASE_URL)");
-    console.error("error: consuming results is not implemented yet");
-    return EXIT_USAGE;
+    pool = await createPool(config.dbUri, { max: 4 });
+    kafkaConfig = await kafkaClientConfig(config.kafka, Deno.readTextFile);
   } catch (error) {
-    const { line, code } = formatCliError(error);
-    console.error(line);
-    return code;
+    console.error(`error: ${(error as Error).message}`);
+    return EXIT_USAGE;
+  }
+  // Idle pooled connections that fail (server restart) must not crash the process.
+  pool.on(
+    "error",
+    (error: Error) => logger.warn("database connection lost", { error: error.message }),
+  );
+  logger.info("writer starting", {
+    database: maskUri(config.dbUri),
+    topic: config.topic,
+    group: config.groupId,
+  });
+
+  const writer = createWriter(config, { pool, logger, kafkaConfig });
+  const controller = new AbortController();
+  const stop = (signal: string) => {
+    if (controller.signal.aborted) return;
+    logger.info(`${signal} received: finishing the batch in hand, then exiting`);
+    controller.abort();
+  };
+  const onInt = () => stop("SIGINT");
+  const onTerm = () => stop("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  try {
+    await writer.run(controller.signal);
+    return 0;
+  } catch (error) {
+    if (error instanceof DatabaseConfigError) {
+      console.error(`error: Cannot use the database at ${maskUri(config.dbUri)}: ${error.message}`);
+      return EXIT_USAGE;
+    }
+    if (controller.signal.aborted) return 0;
+    logger.error("writer failed", { error: (error as Error).message });
+    return EXIT_FAILURE;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
+    await pool.end().catch(() => {});
   }
 }
 
-if (import.meta.main) {
-  Deno.exit(main(Deno.args, {
-    POSTGRES_URI: Deno.env.get("POSTGRES_URI"),
-    DATABASE_URL: Deno.env.get("DATABASE_URL"),
-  }));
-}
+if (import.meta.main) Deno.exit(await main(Deno.args));

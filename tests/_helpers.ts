@@ -28,6 +28,7 @@ export function uniqueName(prefix: string): string {
 export async function withTempDatabase(fn: (uri: string) => Promise<void>): Promise<void> {
   const name = uniqueName("test");
   const admin = await createPool(ADMIN_DB_URI, { max: 1 });
+  admin.on("error", () => {});
   try {
     await admin.query(`CREATE DATABASE ${name}`);
     const url = new URL(ADMIN_DB_URI);
@@ -282,4 +283,95 @@ export function spawnDeno(args: string[], env: Record<string, string> = {}): Spa
       await pumped;
     },
   };
+}
+
+/** A valid schema-v1 message, with fields overridden. */
+export function checkMessage(
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> & { check_id: string; started_at: string } {
+  const started = (overrides.started_at as string | undefined) ?? new Date().toISOString();
+  return {
+    v: 1,
+    check_id: crypto.randomUUID(),
+    target_id: "0123456789abcdef",
+    name: "example",
+    url: "https://example.com/",
+    method: "GET",
+    location: "test",
+    monitor: "test-host",
+    scheduled_at: started,
+    started_at: started,
+    status: 200,
+    dns_ms: 1.5,
+    connect_ms: 2.25,
+    tls_ms: null,
+    ttfb_ms: 10,
+    total_ms: 12.75,
+    bytes: 1256,
+    redirects: 0,
+    final_url: "https://example.com/",
+    regex_match: true,
+    tls_expires_at: "2027-01-15T23:59:59.000Z",
+    ok: true,
+    error: null,
+    ...overrides,
+  } as Record<string, unknown> & { check_id: string; started_at: string };
+}
+
+/** Produces messages to a topic (created with 3 partitions if missing). */
+export async function produce(
+  topic: string,
+  messages: { key?: string; value: string | Uint8Array | null }[],
+): Promise<void> {
+  const { Kafka, logLevel, Partitioners } = await import("kafkajs");
+  const { Buffer } = await import("node:buffer");
+  const kafka = new Kafka({
+    clientId: "test-producer",
+    brokers: KAFKA_BROKERS,
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({
+        key: m.key ?? null,
+        value: m.value === null
+          ? null
+          : typeof m.value === "string"
+          ? m.value
+          : Buffer.from(m.value),
+      })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Polls `condition` every 100 ms until it holds (a throw counts as not yet), or throws after `timeoutMs`. */
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  message: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await Promise.resolve().then(condition).catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${message}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -15,6 +15,34 @@ import {
 } from "./tcp_web_socket.ts";
 import { maskUri } from "./mask_uri.ts";
 
+/**
+ * Environment variables the bundled node-postgres reads on every connection (libpq's PG*
+ * variables, which operators may rely on, and the user name), so its users must allow them.
+ */
+export const PG_DRIVER_ENV_VARS = [
+  "USER",
+  "USERNAME",
+  "PGHOST",
+  "PGPORT",
+  "PGUSER",
+  "PGPASSWORD",
+  "PGDATABASE",
+  "PGAPPNAME",
+  "PGAPPLICATION_NAME",
+  "PGFALLBACK_APPLICATION_NAME",
+  "PGOPTIONS",
+  "PGCLIENT_ENCODING",
+  "PGCONNECT_TIMEOUT",
+  "PGSTATEMENT_TIMEOUT",
+  "PGLOCK_TIMEOUT",
+  "PGQUERY_TIMEOUT",
+  "PGBINARY",
+  "PGREPLICATION",
+  "PGPASS_NO_DEESCAPE",
+  "PGSSLMODE",
+  "NODE_PG_FORCE_NATIVE",
+] as const;
+
 /** Options for `createPool`. */
 export interface CreatePoolOptions {
   /** Most connections open at once. */
@@ -91,11 +119,17 @@ export function parseDbUri(uri: string): DbTarget {
   };
 }
 
-/** A pool of connections to the database at `uri` (see the module comment). */
+/**
+ * A pool of connections to the database at `uri` (see the module comment). An idle connection
+ * that fails (a server restart, a terminated backend) is dropped by the pool; it must not end the
+ * process, so the pool always has an error listener. Add one to log such events.
+ */
 export async function createPool(uri: string, options: CreatePoolOptions = {}): Promise<Pool> {
   const target = parseDbUri(uri);
   if (target.neon) {
-    return new Pool({ connectionString: target.connectionString, max: options.max });
+    const pool = new Pool({ connectionString: target.connectionString, max: options.max });
+    pool.on("error", () => {});
+    return pool;
   }
   const readTextFile = options.readTextFile ?? Deno.readTextFile;
   let ca: string | undefined;
@@ -108,6 +142,7 @@ export async function createPool(uri: string, options: CreatePoolOptions = {}): 
   }
   const webSocket = tcpWebSocketClass({ mode: target.sslMode, ca });
   const pool = new Pool({ connectionString: target.connectionString, max: options.max });
+  pool.on("error", () => {});
   // NeonPool sets its own Client class as a field after construction, overriding the `Client`
   // option of node-postgres, so the bridged class is installed the same way.
   Object.defineProperty(pool, "Client", { value: bridgedClientClass(webSocket), writable: true });

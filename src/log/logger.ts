@@ -45,3 +45,20 @@ export function createLogger(
   };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }
+
+/** A logger writing lines to a stream (stderr): JSON unless `json` is false, or the stream is a terminal and `json` unset. */
+export function createStreamLogger(
+  options: { logLevel: LogLevel; logJson: boolean | null },
+  stream: { writeSync(bytes: Uint8Array): number; isTerminal(): boolean },
+): Logger {
+  const encoder = new TextEncoder();
+  return createLogger({
+    level: options.logLevel,
+    json: options.logJson ?? !stream.isTerminal(),
+    write: (line) => {
+      const bytes = encoder.encode(`${line}\n`);
+      let written = 0;
+      while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
+    },
+  });
+}

@@ -12,7 +12,14 @@ import {
   type KafkaOptions,
   resolveKafkaOptions,
 } from "../kafka/kafka_options.ts";
-import { LOG_LEVELS, type LogLevel } from "../log/logger.ts";
+import type { LogLevel } from "../log/logger.ts";
+import {
+  COMMON_FLAG_SPECS,
+  COMMON_FLAGS_HELP,
+  resolveLogOptions,
+  wholeNumber,
+} from "../cli/common_flags.ts";
+import type { Command } from "../cli/resolve_command.ts";
 import { VERSION } from "../version.ts";
 
 /** Environment variables the monitor reads (flags win over them). */
@@ -51,10 +58,7 @@ export interface MonitorConfig {
 }
 
 /** What the command line asked for: run with a config, or print help or the version. */
-export type MonitorCommand =
-  | { kind: "run"; config: MonitorConfig }
-  | { kind: "help" }
-  | { kind: "version" };
+export type MonitorCommand = Command<MonitorConfig>;
 
 /** The `--help` text. */
 export const MONITOR_HELP = `availability-monitor ${VERSION}
@@ -86,12 +90,7 @@ Output:
 
 ${KAFKA_FLAGS_HELP}
 
-Logging:
-      --log-level LEVEL        debug, info, warn or error (env LOG_LEVEL; default info)
-      --log-format F           json or text (default: json when stderr is not a terminal)
-
-  -h, --help                   Show this help and exit
-  -V, --version                Print the version and exit
+${COMMON_FLAGS_HELP}
 
 Exit codes: 0 success, 1 runtime failure, 2 bad arguments or bad targets file.
 `;
@@ -119,10 +118,7 @@ export function parseMonitorArgs(
       partitions: { type: "string" },
       compression: { type: "string" },
       "max-buffered": { type: "string" },
-      "log-level": { type: "string" },
-      "log-format": { type: "string" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "V" },
+      ...COMMON_FLAG_SPECS,
     },
   });
   if (values.help) return { kind: "help" };
@@ -146,14 +142,7 @@ export function parseMonitorArgs(
     }
     shard = { index: k - 1, count: n };
   }
-  const logLevel = (values["log-level"] ?? env.LOG_LEVEL ?? "info").toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new UsageError(`Cannot use --log-level "${logLevel}": expected ${LOG_LEVELS.join(", ")}`);
-  }
-  const logFormat = values["log-format"];
-  if (logFormat !== undefined && logFormat !== "json" && logFormat !== "text") {
-    throw new UsageError(`Cannot use --log-format "${logFormat}": expected json or text`);
-  }
+  const { logLevel, logJson } = resolveLogOptions(values, env);
   const compression = values.compression ?? "none";
   if (compression !== "none" && compression !== "gzip") {
     throw new UsageError(`Cannot use --compression "${compression}": expected none or gzip`);
@@ -167,36 +156,20 @@ export function parseMonitorArgs(
       shard,
       location: values.location ?? env.MONITOR_LOCATION ?? "default",
       instance: values.instance ?? defaults.hostname,
-      maxInFlight: positiveInteger(values["max-in-flight"], "--max-in-flight", 200),
-      maxBodyBytes: positiveInteger(values["max-body-bytes"], "--max-body-bytes", 1024 * 1024),
-      maxRedirects: positiveInteger(values["max-redirects"], "--max-redirects", 5, 0),
+      maxInFlight: wholeNumber(values["max-in-flight"], "--max-in-flight", 200, 1),
+      maxBodyBytes: wholeNumber(values["max-body-bytes"], "--max-body-bytes", 1024 * 1024, 1),
+      maxRedirects: wholeNumber(values["max-redirects"], "--max-redirects", 5, 0),
       targetsCaFile: values["targets-cafile"] ?? null,
       output: kafka === null ? { kind: "stdout" } : {
         kind: "kafka",
         kafka: kafka.kafka,
         topic: kafka.topic,
-        partitions: positiveInteger(values.partitions, "--partitions", 6),
+        partitions: wholeNumber(values.partitions, "--partitions", 6, 1),
         compression,
-        maxBuffered: positiveInteger(values["max-buffered"], "--max-buffered", 50_000),
+        maxBuffered: wholeNumber(values["max-buffered"], "--max-buffered", 50_000, 1),
       },
-      logLevel: logLevel as LogLevel,
-      logJson: logFormat === undefined ? null : logFormat === "json",
+      logLevel,
+      logJson,
     },
   };
-}
-
-function positiveInteger(
-  text: string | undefined,
-  flag: string,
-  fallback: number,
-  min = 1,
-): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
-    throw new UsageError(
-      `Cannot use ${flag} "${text}": expected a whole number of at least ${min}`,
-    );
-  }
-  return value;
 }
