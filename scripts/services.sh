@@ -183,6 +183,52 @@ kafka_down() {
 
 pg_cluster_version() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n1; }
 
+PG_TLS_DIR="${SERVICES_DIR:-$ROOT/.services}/postgres-tls"
+
+# TLS for the local server, so sslmode=require/verify-ca/verify-full are real test cases: a dev CA
+# and a server certificate for DNS:localhost (deliberately not for 127.0.0.1, so verify-full to
+# the IP address is a name mismatch). A server whose TLS was set up by someone else is left alone.
+pg_tls() {
+  local psql_admin=(psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc)
+  local ssl cert data changed=0
+  ssl="$("${psql_admin[@]}" "SHOW ssl")"
+  cert="$("${psql_admin[@]}" "SHOW ssl_cert_file")"
+  if [[ "$ssl" == on && "$cert" != *availability-dev-server.crt ]]; then
+    say "PostgreSQL already has TLS with $cert; not replacing it (verify-full tests will skip)"
+    return 0
+  fi
+  data="$("${psql_admin[@]}" "SHOW data_directory")"
+  if [[ ! -f "$PG_TLS_DIR/ca.crt" || ! -f "$data/availability-dev-server.crt" ]]; then
+    command -v openssl >/dev/null || fail "openssl not found (apt-get install openssl)"
+    rm -rf "$PG_TLS_DIR"
+    mkdir -p "$PG_TLS_DIR"
+    (
+      cd "$PG_TLS_DIR"
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+        -subj "/CN=availability dev CA" 2>/dev/null
+      openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost" 2>/dev/null
+      printf 'subjectAltName=DNS:localhost\n' >ext.cnf
+      openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt \
+        -days 3650 -extfile ext.cnf 2>/dev/null
+    ) || fail "could not make the PostgreSQL dev certificates in $PG_TLS_DIR"
+    install -o postgres -g postgres -m 0644 "$PG_TLS_DIR/server.crt" "$data/availability-dev-server.crt"
+    install -o postgres -g postgres -m 0600 "$PG_TLS_DIR/server.key" "$data/availability-dev-server.key"
+    changed=1
+  fi
+  if [[ "$ssl" != on || "$changed" == 1 ]]; then
+    "${psql_admin[@]}" "ALTER SYSTEM SET ssl_cert_file = 'availability-dev-server.crt'" >/dev/null
+    "${psql_admin[@]}" "ALTER SYSTEM SET ssl_key_file = 'availability-dev-server.key'" >/dev/null
+    "${psql_admin[@]}" "ALTER SYSTEM SET ssl = on" >/dev/null
+    "${psql_admin[@]}" "SELECT pg_reload_conf()" >/dev/null
+    sleep 0.5
+    [[ "$("${psql_admin[@]}" "SHOW ssl")" == on ]] || {
+      log_tail "$PG_LOG/postgresql-$(pg_cluster_version)-main.log"
+      fail "PostgreSQL did not turn TLS on"
+    }
+    say "PostgreSQL TLS on (dev CA: $PG_TLS_DIR/ca.crt, certificate for localhost)"
+  fi
+}
+
 pg_up() {
   command -v pg_isready >/dev/null || fail "PostgreSQL is not installed (apt-get install postgresql)"
   if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
@@ -212,7 +258,8 @@ pg_up() {
       say "created database $db"
     fi
   done
-  say "PostgreSQL listening on $PG_HOST:$PG_PORT (user $PG_USER, databases: ${PG_DATABASES[*]}), log $PG_LOG/postgresql-$(pg_cluster_version)-main.log"
+  pg_tls
+  say "PostgreSQL listening on $PG_HOST:$PG_PORT (user $PG_USER, databases: ${PG_DATABASES[*]}, TLS CA $PG_TLS_DIR/ca.crt), log $PG_LOG/postgresql-$(pg_cluster_version)-main.log"
 }
 
 status() {

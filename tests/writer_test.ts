@@ -162,3 +162,10 @@ Deno.test({
     });
   },
 });
+
+Deno.test("README.md lists the writer's options exactly as --help prints them", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const { stdout } = await writer(["--help"]);
+  const options = stdout.slice(stdout.indexOf("Database:"));
+  assert.ok(readme.includes(options.trimEnd()), "README.md's writer options differ from --help");
+});

@@ -172,14 +172,27 @@ function upgradeToTls(
   return new Promise((resolve, reject) => {
     const secure = tls.connect({
       socket,
+      host,
       ca,
+      // SNI takes names only, never IP addresses.
       servername: net.isIP(host) ? undefined : host,
       rejectUnauthorized: verifyChain,
       // verify-ca checks the chain but not the name, as libpq does.
-      checkServerIdentity: mode === "verify-full" ? tls.checkServerIdentity : () => undefined,
+      checkServerIdentity: () => undefined,
     });
     secure.once("secureConnect", () => {
       secure.removeAllListeners("error");
+      // verify-full: the certificate must name the host we connected to. Checked here, on the
+      // certificate itself, so that the outcome does not depend on which name the runtime's TLS
+      // layer falls back to when the host is an IP address.
+      if (mode === "verify-full") {
+        const mismatch = tls.checkServerIdentity(host, secure.getPeerCertificate());
+        if (mismatch) {
+          secure.destroy();
+          reject(mismatch);
+          return;
+        }
+      }
       resolve(secure);
     });
     secure.once("error", reject);

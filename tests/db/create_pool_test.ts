@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createPool, parseDbUri } from "../../src/db/create_pool.ts";
-import { withTempDatabase } from "../_helpers.ts";
+import { ROOT, testCertificates, withTempDatabase } from "../_helpers.ts";
 
 Deno.test("createPool() reaches a plain PostgreSQL through its TCP bridge and runs a parameterized query", async () => {
   await withTempDatabase(async (uri) => {
@@ -128,4 +128,80 @@ Deno.test("parseDbUri() rejects bad URIs without showing the password", () => {
       return true;
     });
   }
+});
+
+const DEV_CA = `${Deno.env.get("SERVICES_DIR") ?? `${ROOT}.services`}/postgres-tls/ca.crt`;
+const devCaMissing = await Deno.stat(DEV_CA).then(() => false, () => true);
+if (devCaMissing) {
+  console.log(
+    `create_pool_test: TLS tests skipped: no dev CA at ${DEV_CA} (the server's TLS was not set up by deno task services up)`,
+  );
+}
+
+async function sessionEncrypted(uri: string): Promise<boolean> {
+  const pool = await createPool(uri);
+  try {
+    const { rows } = await pool.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    return rows[0].ssl;
+  } finally {
+    await pool.end();
+  }
+}
+
+Deno.test({
+  name:
+    "createPool() with sslmode=verify-full and the server's CA encrypts the session; disable does not",
+  ignore: devCaMissing,
+  async fn() {
+    const base = "postgres://postgres@localhost:5432/postgres";
+    assert.equal(await sessionEncrypted(`${base}?sslmode=verify-full&sslrootcert=${DEV_CA}`), true);
+    assert.equal(await sessionEncrypted(`${base}?sslmode=disable`), false);
+    assert.equal(await sessionEncrypted(base), true, "the default, prefer, uses TLS when offered");
+  },
+});
+
+Deno.test({
+  name:
+    "createPool() with sslmode=verify-full refuses a certificate for another name; verify-ca accepts it",
+  ignore: devCaMissing,
+  async fn() {
+    const base = "postgres://postgres@127.0.0.1:5432/postgres";
+    const pool = await createPool(`${base}?sslmode=verify-full&sslrootcert=${DEV_CA}`);
+    try {
+      await assert.rejects(
+        pool.query("SELECT 1"),
+        /127\.0\.0\.1|altname|does not match|certificate/i,
+      );
+    } finally {
+      await pool.end();
+    }
+    assert.equal(await sessionEncrypted(`${base}?sslmode=verify-ca&sslrootcert=${DEV_CA}`), true);
+  },
+});
+
+Deno.test({
+  name: "createPool() with sslmode=verify-full refuses a server signed by an untrusted CA",
+  ignore: devCaMissing,
+  async fn() {
+    const other = await Deno.makeTempFile({ suffix: ".crt" });
+    await Deno.writeTextFile(other, (await testCertificates()).caCert);
+    const pool = await createPool(
+      `postgres://postgres@localhost:5432/postgres?sslmode=verify-full&sslrootcert=${other}`,
+    );
+    try {
+      await assert.rejects(pool.query("SELECT 1"), /certificate|issuer|verify/i);
+    } finally {
+      await pool.end();
+      await Deno.remove(other);
+    }
+  },
+});
+
+Deno.test("createPool() names an sslrootcert file it cannot read", async () => {
+  await assert.rejects(
+    createPool(
+      "postgres://postgres@localhost/postgres?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+    ),
+    /Cannot read sslrootcert \/nonexistent\/ca\.pem/,
+  );
 });
