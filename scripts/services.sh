@@ -198,7 +198,7 @@ pg_tls() {
     return 0
   fi
   data="$("${psql_admin[@]}" "SHOW data_directory")"
-  if [[ ! -f "$PG_TLS_DIR/ca.crt" || ! -f "$data/availability-dev-server.crt" ]]; then
+  if [[ ! -f "$PG_TLS_DIR/ca.crt" || ! -f "$PG_TLS_DIR/server.crt" ]]; then
     command -v openssl >/dev/null || fail "openssl not found (apt-get install openssl)"
     rm -rf "$PG_TLS_DIR"
     mkdir -p "$PG_TLS_DIR"
@@ -211,6 +211,9 @@ pg_tls() {
       openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt \
         -days 3650 -extfile ext.cnf 2>/dev/null
     ) || fail "could not make the PostgreSQL dev certificates in $PG_TLS_DIR"
+  fi
+  # Another checkout may have installed its own certificate; the server serves this one's.
+  if ! cmp -s "$PG_TLS_DIR/server.crt" "$data/availability-dev-server.crt"; then
     install -o postgres -g postgres -m 0644 "$PG_TLS_DIR/server.crt" "$data/availability-dev-server.crt"
     install -o postgres -g postgres -m 0600 "$PG_TLS_DIR/server.key" "$data/availability-dev-server.key"
     changed=1
