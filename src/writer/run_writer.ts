@@ -249,6 +249,11 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
     }
     const consumer = kafka.consumer({
       groupId: config.groupId,
+      // After a broker restart a writer rejoins once its old membership has expired: a shorter
+      // session brings it back sooner. A stall longer than this only causes a rebalance and a
+      // redelivery, which the idempotent insert absorbs.
+      sessionTimeout: 15_000,
+      heartbeatInterval: 3_000,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
