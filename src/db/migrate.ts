@@ -45,12 +45,12 @@ export const MIGRATIONS: readonly Migration[] = [
         ok              boolean     NOT NULL,
         error_kind      text,
         error_message   text,
-        inserted_at     timestamptz NOT NULL DEFAULT now(),
+        inserted_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
         PRIMARY KEY (check_id, checked_at)
       ) PARTITION BY RANGE (checked_at);
       COMMENT ON TABLE checks IS 'One row per check (availability-monitor schema v1); one partition per UTC day, named checks_YYYYMMDD';
       COMMENT ON COLUMN checks.checked_at IS 'When the check started (started_at in the message); the partition key';
-      COMMENT ON COLUMN checks.inserted_at IS 'When the writer committed the row';
+      COMMENT ON COLUMN checks.inserted_at IS 'When the writer inserted the row, moments before its transaction committed';
       CREATE INDEX checks_target_time ON checks (target_id, checked_at DESC);
 
       CREATE TABLE dead_letters (
