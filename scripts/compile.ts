@@ -1,7 +1,7 @@
 /**
- * Compiles both entrypoints into standalone binaries in dist/, with exactly the permissions their
- * `deno task monitor` and `deno task writer` commands grant (read from deno.json, so the two cannot
- * drift apart).
+ * Compiles both entrypoints into standalone binaries in dist/, with exactly the permissions and V8
+ * flags of their `deno task monitor` and `deno task writer` commands (read from deno.json, so the
+ * two cannot drift apart).
  *
  * `deno compile` needs its runtime binary (denort): it downloads it, or takes the file that the
  * DENORT_BIN environment variable names.
@@ -16,18 +16,26 @@ export const BINARIES = [
   { output: "dist/availability-writer", entrypoint: "src/writer.ts", task: "writer" },
 ] as const;
 
-/** The `--allow-*` flags of a task command in deno.json. */
-export function permissionFlags(task: "monitor" | "writer"): string[] {
+/**
+ * The runtime flags of a task command in deno.json: its `--allow-*` permissions and its
+ * `--v8-flags` (the monitor keeps V8's young generation small, which bounds its memory).
+ */
+export function taskFlags(task: "monitor" | "writer"): string[] {
   const command: string = denoJson.tasks[task];
-  const flags = command.split(/\s+/).filter((word) => word.startsWith("--allow-"));
-  if (flags.length === 0) throw new Error(`deno.json task "${task}" grants no permissions`);
+  const words = command.split(/\s+/);
+  const flags = words.filter((word) =>
+    word.startsWith("--allow-") || word.startsWith("--v8-flags=")
+  );
+  if (!flags.some((flag) => flag.startsWith("--allow-"))) {
+    throw new Error(`deno.json task "${task}" grants no permissions`);
+  }
   return flags;
 }
 
 async function compile(): Promise<number> {
   const root = new URL("..", import.meta.url).pathname;
   for (const { output, entrypoint, task } of BINARIES) {
-    const args = ["compile", "--quiet", ...permissionFlags(task), "--output", output, entrypoint];
+    const args = ["compile", "--quiet", ...taskFlags(task), "--output", output, entrypoint];
     console.log(`deno ${args.join(" ")}`);
     const { code } = await new Deno.Command(Deno.execPath(), { args, cwd: root }).spawn().status;
     if (code !== 0) {

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { createPool } from "../src/db/create_pool.ts";
-import { permissionFlags } from "./compile.ts";
+import { taskFlags } from "./compile.ts";
 
 const HELP = `deno task demo [options]
 
@@ -149,7 +149,7 @@ async function main(): Promise<number> {
   const writer = pipeTo(
     [
       "run",
-      ...permissionFlags("writer"),
+      ...taskFlags("writer"),
       "src/writer.ts",
       "--db-uri",
       dbUri,
@@ -162,7 +162,7 @@ async function main(): Promise<number> {
   const monitor = pipeTo(
     [
       "run",
-      ...permissionFlags("monitor"),
+      ...taskFlags("monitor"),
       "src/monitor.ts",
       ...kafka,
       "--location",

@@ -1,5 +1,7 @@
 /**
- * `deno task compile` builds both standalone binaries, and they run.
+ * `deno task compile` builds both standalone binaries, and they run: --help, --version, and a
+ * short real run of each (the monitor checks a loopback target once; the writer stores messages
+ * from a topic and exits 0 on SIGTERM).
  *
  * deno compile needs its runtime binary (denort): from DENORT_BIN, or downloaded. Where neither is
  * possible the test is skipped with the reason printed, never passed.
@@ -8,7 +10,17 @@
  */
 import assert from "node:assert/strict";
 import { BINARIES } from "../scripts/compile.ts";
-import { ROOT, runDeno } from "./_helpers.ts";
+import { createPool } from "../src/db/create_pool.ts";
+import {
+  checkMessage,
+  eventually,
+  KAFKA_BROKERS,
+  produce,
+  ROOT,
+  runDeno,
+  uniqueName,
+  withTempDatabase,
+} from "./_helpers.ts";
 
 async function compileSkipReason(): Promise<string | undefined> {
   if (Deno.env.get("DENORT_BIN")) return undefined;
@@ -26,23 +38,95 @@ async function compileSkipReason(): Promise<string | undefined> {
 const skipReason = await compileSkipReason();
 if (skipReason) console.log(`compile_test: skipped: ${skipReason}`);
 
+async function run(binary: string, args: string[], env: Record<string, string> = {}) {
+  const { code, stdout, stderr } = await new Deno.Command(`${ROOT}${binary}`, {
+    args,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
 Deno.test({
-  name: "deno task compile builds both binaries, which answer --help and --version",
+  name:
+    "deno task compile builds both binaries, which answer --help and --version and do a real run",
   ignore: skipReason !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
   async fn() {
-    const { code, stdout, stderr } = await runDeno(["task", "compile"], {
+    const built = await runDeno(["task", "compile"], {
       env: Deno.env.get("DENORT_BIN") ? { DENORT_BIN: Deno.env.get("DENORT_BIN")! } : {},
     });
-    assert.equal(code, 0, stdout + stderr);
+    assert.equal(built.code, 0, built.stdout + built.stderr);
     for (const { output } of BINARIES) {
-      const binary = `${ROOT}${output}`;
       const name = output.split("/").pop()!;
-      const help = await new Deno.Command(binary, { args: ["--help"], stdout: "piped" }).output();
-      assert.equal(help.code, 0);
-      assert.match(new TextDecoder().decode(help.stdout), new RegExp(`^${name} `));
-      const version = await new Deno.Command(binary, { args: ["--version"], stdout: "piped" })
-        .output();
-      assert.equal(version.code, 0);
+      const help = await run(output, ["--help"]);
+      assert.equal(help.code, 0, help.stderr);
+      assert.match(help.stdout, new RegExp(`^${name} `));
+      assert.equal((await run(output, ["--version"])).code, 0);
     }
+    const [monitorBinary, writerBinary] = BINARIES.map((b) => b.output);
+
+    // The monitor binary checks a loopback target once and prints the result.
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => new Response("compiled ok"),
+    );
+    const file = await Deno.makeTempFile({ suffix: ".tsv" });
+    await Deno.writeTextFile(file, `http://127.0.0.1:${server.addr.port}/\tcompiled ok\n`);
+    try {
+      const once = await run(monitorBinary!, ["--once", "--stdout", file]);
+      assert.equal(once.code, 0, once.stderr);
+      const result = JSON.parse(once.stdout.trim());
+      assert.equal(result.v, 1);
+      assert.equal(result.ok, true);
+      assert.equal(result.regex_match, true);
+    } finally {
+      await server.shutdown();
+      await Deno.remove(file);
+    }
+
+    // The writer binary stores messages from a topic, then stops cleanly on SIGTERM.
+    await withTempDatabase(async (uri) => {
+      const topic = uniqueName("compiled");
+      await produce(
+        topic,
+        Array.from({ length: 5 }, () => ({ value: JSON.stringify(checkMessage()) })),
+      );
+      const child = new Deno.Command(`${ROOT}${writerBinary}`, {
+        args: [
+          "--db-uri",
+          uri,
+          "--brokers",
+          KAFKA_BROKERS.join(","),
+          "--topic",
+          topic,
+          "--group-id",
+          topic,
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const pool = await createPool(uri);
+      try {
+        await eventually(
+          async () => Number((await pool.query("SELECT count(*) FROM checks")).rows[0].count) === 5,
+          "5 rows",
+        );
+        child.kill("SIGTERM");
+        assert.equal((await child.status).code, 0);
+      } finally {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Already exited.
+        }
+        await child.stderr.cancel().catch(() => {});
+        await pool.end();
+      }
+    });
   },
 });

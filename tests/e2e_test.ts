@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { permissionFlags } from "../scripts/compile.ts";
+import { taskFlags } from "../scripts/compile.ts";
 import { createPool } from "../src/db/create_pool.ts";
 import {
   eventually,
@@ -58,7 +58,7 @@ Deno.test({
     await withTempDatabase(async (uri) => {
       const writer = spawnDeno([
         "run",
-        ...permissionFlags("writer"),
+        ...taskFlags("writer"),
         "src/writer.ts",
         "--db-uri",
         uri,
@@ -70,7 +70,7 @@ Deno.test({
       ]);
       const monitor = spawnDeno([
         "run",
-        ...permissionFlags("monitor"),
+        ...taskFlags("monitor"),
         "src/monitor.ts",
         ...kafka,
         "--location",

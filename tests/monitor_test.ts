@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { permissionFlags } from "../scripts/compile.ts";
+import { taskFlags } from "../scripts/compile.ts";
 import {
   closedPort,
   KAFKA_BROKERS,
@@ -19,7 +19,7 @@ import { KAFKAJS_ENV_VARS } from "../src/kafka/kafka_options.ts";
 import { MONITOR_ENV_VARS } from "../src/monitor/monitor_config.ts";
 import { VERSION } from "../src/version.ts";
 
-const MONITOR = ["run", ...permissionFlags("monitor"), "src/monitor.ts"];
+const MONITOR = ["run", ...taskFlags("monitor"), "src/monitor.ts"];
 const monitor = (...args: string[]) => runDeno([...MONITOR, ...args]);
 const KAFKA = ["--brokers", KAFKA_BROKERS.join(",")];
 
@@ -93,7 +93,7 @@ Deno.test("availability-monitor with an unknown flag or a bad option value exits
 });
 
 Deno.test("the monitor task allows exactly the environment variables the monitor and kafkajs read", () => {
-  const allowEnv = permissionFlags("monitor").find((flag) => flag.startsWith("--allow-env="))!;
+  const allowEnv = taskFlags("monitor").find((flag) => flag.startsWith("--allow-env="))!;
   assert.deepEqual(
     allowEnv.slice("--allow-env=".length).split(",").sort(),
     [...MONITOR_ENV_VARS, ...KAFKAJS_ENV_VARS].sort(),

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { permissionFlags } from "../scripts/compile.ts";
+import { taskFlags } from "../scripts/compile.ts";
 import { PG_DRIVER_ENV_VARS } from "../src/db/create_pool.ts";
 import { KAFKAJS_ENV_VARS } from "../src/kafka/kafka_options.ts";
 import { WRITER_ENV_VARS } from "../src/writer/writer_config.ts";
@@ -23,7 +23,7 @@ import {
 } from "./_helpers.ts";
 import { createPool } from "../src/db/create_pool.ts";
 
-const WRITER = ["run", ...permissionFlags("writer"), "src/writer.ts"];
+const WRITER = ["run", ...taskFlags("writer"), "src/writer.ts"];
 const writer = (args: string[], env?: Record<string, string>) =>
   runDeno([...WRITER, ...args], { env });
 
@@ -92,7 +92,7 @@ Deno.test("availability-writer for a database that does not exist exits 2 saying
 });
 
 Deno.test("the writer task allows exactly the environment variables the writer, kafkajs and the pg driver read", () => {
-  const allowEnv = permissionFlags("writer").find((flag) => flag.startsWith("--allow-env="))!;
+  const allowEnv = taskFlags("writer").find((flag) => flag.startsWith("--allow-env="))!;
   assert.deepEqual(
     allowEnv.slice("--allow-env=".length).split(",").sort(),
     [...WRITER_ENV_VARS, ...KAFKAJS_ENV_VARS, ...PG_DRIVER_ENV_VARS].sort(),

@@ -254,8 +254,8 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
       // redelivery, which the idempotent insert absorbs.
       sessionTimeout: 15_000,
       heartbeatInterval: 3_000,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      maxBytes: 16 * 1024 * 1024,
+      maxBytesPerPartition: 2 * 1024 * 1024,
+      maxBytes: 8 * 1024 * 1024,
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
     });
     let failure: unknown;
@@ -272,6 +272,8 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
       await consumer.connect();
       await consumer.subscribe({ topic: config.topic, fromBeginning: true });
       await consumer.run({
+        // Several partitions at once, so fetching and parsing overlap with PostgreSQL inserts.
+        partitionsConsumedConcurrently: 3,
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
