@@ -12,8 +12,14 @@ import denoJson from "../deno.json" with { type: "json" };
 
 /** The binaries this script builds: output name, entrypoint, and the task whose flags they take. */
 export const BINARIES = [
-  { output: "dist/availability-monitor", entrypoint: "src/monitor.ts", task: "monitor" },
-  { output: "dist/availability-writer", entrypoint: "src/writer.ts", task: "writer" },
+  {
+    output: "dist/availability-monitor",
+    entrypoint: "src/monitor.ts",
+    task: "monitor",
+    // Loaded with new Worker(), which deno compile cannot see by itself.
+    include: ["src/check/regex_worker.ts"],
+  },
+  { output: "dist/availability-writer", entrypoint: "src/writer.ts", task: "writer", include: [] },
 ] as const;
 
 /**
@@ -34,8 +40,17 @@ export function taskFlags(task: "monitor" | "writer"): string[] {
 
 async function compile(): Promise<number> {
   const root = new URL("..", import.meta.url).pathname;
-  for (const { output, entrypoint, task } of BINARIES) {
-    const args = ["compile", "--quiet", ...taskFlags(task), "--output", output, entrypoint];
+  for (const { output, entrypoint, task, include } of BINARIES) {
+    const includes = include.flatMap((file) => ["--include", file]);
+    const args = [
+      "compile",
+      "--quiet",
+      ...taskFlags(task),
+      ...includes,
+      "--output",
+      output,
+      entrypoint,
+    ];
     console.log(`deno ${args.join(" ")}`);
     const { code } = await new Deno.Command(Deno.execPath(), { args, cwd: root }).spawn().status;
     if (code !== 0) {

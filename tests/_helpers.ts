@@ -6,6 +6,7 @@
  * @module
  */
 import { createPool } from "../src/db/create_pool.ts";
+import type { Target } from "../src/targets/target.ts";
 
 /** The broker the tests use (the dev services' plaintext listener unless KAFKA_BROKERS says otherwise). */
 export const KAFKA_BROKERS: string[] = (Deno.env.get("KAFKA_BROKERS") ?? "127.0.0.1:9092").split(
@@ -374,4 +375,20 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`timed out: ${message}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A valid Target for check tests, with fields overridden (timeout 2 s unless given). */
+export function testTarget(url: string, overrides: Partial<Target> = {}): Target {
+  return {
+    id: "0123456789abcdef",
+    name: "t",
+    url,
+    method: "GET",
+    regex: null,
+    intervalMs: 60_000,
+    timeoutMs: 2_000,
+    expect: [{ from: 200, to: 399 }],
+    source: { file: "test.tsv", line: 1 },
+    ...overrides,
+  };
 }

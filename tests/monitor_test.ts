@@ -280,3 +280,48 @@ Deno.test("README.md lists the monitor's options exactly as --help prints them",
   const options = stdout.slice(stdout.indexOf("Checks:"));
   assert.ok(readme.includes(options.trimEnd()), "README.md's monitor options differ from --help");
 });
+
+Deno.test({
+  name: "availability-monitor keeps other targets on schedule while catastrophic regexes run",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const evil = `${"a".repeat(50_000)}b`;
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (request) => new Response(new URL(request.url).pathname === "/evil" ? evil : "fine"),
+    );
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const rows = [
+      `${base}/evil?1\tevil-1\t1s\t900ms\t(a+)+$`,
+      `${base}/evil?2\tevil-2\t1s\t900ms\t(a+)+$`,
+      ...Array.from({ length: 5 }, (_, i) => `${base}/fine?${i}\tfine-${i}\t1s\t900ms\t`),
+    ];
+    const file = await writeTargets(["url\tname\tinterval\ttimeout\tregex", ...rows].join("\n"));
+    const child = spawnDeno([...MONITOR, "--stdout", "--log-level", "warn", file]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 5_500));
+      child.process.kill("SIGTERM");
+      assert.equal(await child.exit(), 0, child.stderr());
+      const results = child.stdout().trim().split("\n").map((line) => JSON.parse(line));
+      const evilResults = results.filter((r) => r.name.startsWith("evil"));
+      const fine = results.filter((r) => r.name.startsWith("fine"));
+      assert.ok(evilResults.length >= 6, `${evilResults.length} evil checks`);
+      for (const r of evilResults) {
+        assert.equal(r.error.kind, "regex");
+        assert.ok(r.total_ms < 1_000, `an evil check took ${r.total_ms} ms`);
+      }
+      assert.ok(fine.length >= 20, `${fine.length} fine checks`);
+      const lags = fine.map((r) => Date.parse(r.started_at) - Date.parse(r.scheduled_at)).sort((
+        a,
+        b,
+      ) => a - b);
+      assert.ok(lags.at(-1)! < 100, `a healthy target started ${lags.at(-1)} ms late`);
+      assert.ok(fine.every((r) => r.ok));
+    } finally {
+      await child.stop();
+      await Deno.remove(file);
+      await server.shutdown();
+    }
+  },
+});

@@ -17,6 +17,7 @@ import type { Readable } from "node:stream";
 import type { Target } from "../targets/target.ts";
 import { statusAccepted } from "../targets/parse_expect.ts";
 import type { CheckError, CheckResult, ErrorKind } from "./check_result.ts";
+import type { RegexRunner } from "./regex_runner.ts";
 import { uuidV7 } from "./uuid_v7.ts";
 
 /** Settings that are the same for every check of a monitor. */
@@ -33,6 +34,11 @@ export interface CheckOptions {
   ca?: string;
   /** Wall clock in milliseconds, for timestamps. */
   now?: () => number;
+  /**
+   * Runs regexes off the main thread, bounded by the check's timeout. Without one the regex runs
+   * inline, where catastrophic backtracking would stall everything: the monitor always passes one.
+   */
+  regexRunner?: RegexRunner;
 }
 
 /** Defaults for CheckOptions. */
@@ -111,7 +117,6 @@ export async function checkTarget(
   } finally {
     clearTimeout(timer);
   }
-  const totalMs = round(performance.now() - started);
   let error = hop.error;
   let regexMatch: boolean | null = null;
   if (!error && !statusAccepted(hop.status, target.expect)) {
@@ -125,12 +130,25 @@ export async function checkTarget(
     if (typeof decoded !== "string") {
       error = decoded;
     } else {
-      regexMatch = compiled(target.regex).test(decoded);
-      if (!regexMatch) {
-        error = { kind: "regex", message: `body does not match /${target.regex}/` };
+      const remaining = target.timeoutMs - (performance.now() - started);
+      const outcome = options.regexRunner
+        ? await options.regexRunner.test(target.regex, decoded, remaining)
+        : compiled(target.regex).test(decoded);
+      if (outcome === "timeout") {
+        error = {
+          kind: "regex",
+          message:
+            `regex /${target.regex}/ did not finish within the ${target.timeoutMs} ms timeout (catastrophic backtracking?)`,
+        };
+      } else {
+        regexMatch = outcome;
+        if (!regexMatch) {
+          error = { kind: "regex", message: `body does not match /${target.regex}/` };
+        }
       }
     }
   }
+  const totalMs = round(performance.now() - started);
   return {
     ...base,
     status: hop.status === 0 ? null : hop.status,

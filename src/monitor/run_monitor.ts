@@ -6,6 +6,7 @@
  */
 import { type CheckOptions, checkTarget } from "../check/check_target.ts";
 import type { CheckResult } from "../check/check_result.ts";
+import { RegexRunner } from "../check/regex_runner.ts";
 import type { Logger } from "../log/logger.ts";
 import { type ScheduledCheck, Scheduler } from "../schedule/scheduler.ts";
 import { formatTargetsError } from "../targets/parse_tsv.ts";
@@ -62,6 +63,8 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor
     ca: deps.targetsCa,
     now,
   };
+  const regexRunner = new RegexRunner(2);
+  checkOptions.regexRunner = regexRunner;
   const lastOk = new Map<string, boolean>();
   let wake: (() => void) | undefined;
 
@@ -150,6 +153,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor
       scheduler.clearWaiting();
       await scheduler.drained();
     }
+    regexRunner.close();
     const undelivered = await sink.close(FLUSH_TIMEOUT_MS);
     if (undelivered > 0) {
       logger.error("results not delivered before exit", { undelivered });

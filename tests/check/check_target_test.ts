@@ -3,7 +3,7 @@ import net from "node:net";
 import { gzipSync } from "node:zlib";
 import { type CheckOptions, checkTarget } from "../../src/check/check_target.ts";
 import type { Target } from "../../src/targets/target.ts";
-import { closedPort, testCertificates } from "../_helpers.ts";
+import { closedPort, testCertificates, testTarget } from "../_helpers.ts";
 
 const OPTIONS: CheckOptions = {
   location: "test-lab",
@@ -12,20 +12,7 @@ const OPTIONS: CheckOptions = {
   maxRedirects: 5,
 };
 
-function target(url: string, overrides: Partial<Target> = {}): Target {
-  return {
-    id: "0123456789abcdef",
-    name: "t",
-    url,
-    method: "GET",
-    regex: null,
-    intervalMs: 60_000,
-    timeoutMs: 2_000,
-    expect: [{ from: 200, to: 399 }],
-    source: { file: "test.tsv", line: 1 },
-    ...overrides,
-  };
-}
+const target = testTarget;
 
 async function withServer(
   handler: Deno.ServeHandler,
