@@ -7,6 +7,10 @@
  */
 import { createPool } from "../src/db/create_pool.ts";
 import type { Target } from "../src/targets/target.ts";
+import { createLogger } from "../src/log/logger.ts";
+import { kafkaClientConfig, resolveKafkaOptions } from "../src/kafka/kafka_options.ts";
+import { createWriter, type Writer } from "../src/writer/run_writer.ts";
+import type { WriterConfig } from "../src/writer/writer_config.ts";
 
 /** The broker the tests use (the dev services' plaintext listener unless KAFKA_BROKERS says otherwise). */
 export const KAFKA_BROKERS: string[] = (Deno.env.get("KAFKA_BROKERS") ?? "127.0.0.1:9092").split(
@@ -390,5 +394,50 @@ export function testTarget(url: string, overrides: Partial<Target> = {}): Target
     expect: [{ from: 200, to: 399 }],
     source: { file: "test.tsv", line: 1 },
     ...overrides,
+  };
+}
+/** Runs a writer in this process on a database and topic; `stop()` aborts it and ends its pool. */
+export async function startTestWriter(
+  uri: string,
+  topic: string,
+  overrides: Partial<WriterConfig> = {},
+): Promise<{
+  writer: Writer;
+  logs: string[];
+  running: Promise<void>;
+  stop(): Promise<void>;
+}> {
+  const { kafka } = resolveKafkaOptions({ brokers: KAFKA_BROKERS.join(",") }, {}, "writer-test");
+  const config: WriterConfig = {
+    dbUri: uri,
+    kafka,
+    topic,
+    groupId: uniqueName("writer-test"),
+    topicPartitions: 3,
+    partitionsAhead: 2,
+    retentionDays: null,
+    logLevel: "warn",
+    logJson: true,
+    ...overrides,
+  };
+  const logs: string[] = [];
+  const pool = await createPool(uri, { max: 4 });
+  pool.on("error", () => {});
+  const writer = createWriter(config, {
+    pool,
+    logger: createLogger({ level: "info", json: true, write: (line) => logs.push(line) }),
+    kafkaConfig: await kafkaClientConfig(kafka, Deno.readTextFile),
+  });
+  const controller = new AbortController();
+  const running = writer.run(controller.signal);
+  return {
+    writer,
+    logs,
+    running,
+    async stop() {
+      controller.abort();
+      await running;
+      await pool.end();
+    },
   };
 }

@@ -236,6 +236,8 @@ export function parseTsv(text: string, file: string): ParsedTargets {
       source: { file, line },
     });
   }
+  // In reading order: by line, then by column.
+  errors.sort((a, b) => a.line - b.line || a.column - b.column);
   return errors.length > 0 ? { targets: [], errors } : { targets, errors };
 }
 

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { gzipSync } from "node:zlib";
 import { type CheckOptions, checkTarget } from "../../src/check/check_target.ts";
-import type { Target } from "../../src/targets/target.ts";
 import { closedPort, testCertificates, testTarget } from "../_helpers.ts";
 
 const OPTIONS: CheckOptions = {

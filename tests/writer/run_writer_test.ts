@@ -14,7 +14,6 @@ import {
   utcDay,
 } from "../../src/db/partitions.ts";
 import { createLogger } from "../../src/log/logger.ts";
-import { kafkaClientConfig, resolveKafkaOptions } from "../../src/kafka/kafka_options.ts";
 import { createWriter } from "../../src/writer/run_writer.ts";
 import type { WriterConfig } from "../../src/writer/writer_config.ts";
 import {
@@ -22,48 +21,13 @@ import {
   eventually,
   KAFKA_BROKERS,
   produce,
+  startTestWriter,
   uniqueName,
   withTempDatabase,
 } from "../_helpers.ts";
 
 const DAY = 86_400_000;
 const SLOW = { sanitizeOps: false, sanitizeResources: false };
-
-async function startWriter(uri: string, topic: string, overrides: Partial<WriterConfig> = {}) {
-  const { kafka } = resolveKafkaOptions({ brokers: KAFKA_BROKERS.join(",") }, {}, "writer-test");
-  const config: WriterConfig = {
-    dbUri: uri,
-    kafka,
-    topic,
-    groupId: uniqueName("writer-test"),
-    topicPartitions: 3,
-    partitionsAhead: 2,
-    retentionDays: null,
-    logLevel: "warn",
-    logJson: true,
-    ...overrides,
-  };
-  const logs: string[] = [];
-  const pool = await createPool(uri, { max: 4 });
-  pool.on("error", () => {});
-  const writer = createWriter(config, {
-    pool,
-    logger: createLogger({ level: "info", json: true, write: (line) => logs.push(line) }),
-    kafkaConfig: await kafkaClientConfig(kafka, Deno.readTextFile),
-  });
-  const controller = new AbortController();
-  const running = writer.run(controller.signal);
-  return {
-    writer,
-    logs,
-    running,
-    async stop() {
-      controller.abort();
-      await running;
-      await pool.end();
-    },
-  };
-}
 
 async function count(pool: Pool, sql: string): Promise<number> {
   return Number((await pool.query(sql)).rows[0].count);
@@ -104,7 +68,7 @@ Deno.test({
         topic,
         messages.map((m) => ({ key: m.target_id as string, value: JSON.stringify(m) })),
       );
-      const writer = await startWriter(uri, topic);
+      const writer = await startTestWriter(uri, topic);
       try {
         await eventually(
           async () => (await count(pool, "SELECT count(*) FROM checks")) === 50,
@@ -163,7 +127,7 @@ Deno.test({
       // The first message twice in one batch, then the whole batch again.
       await produce(topic, [batch[0]!, ...batch]);
       await produce(topic, batch);
-      const first = await startWriter(uri, topic);
+      const first = await startTestWriter(uri, topic);
       try {
         await eventually(() => first.writer.stats.messages === 41, "41 messages consumed");
       } finally {
@@ -172,7 +136,7 @@ Deno.test({
       assert.equal(await count(pool, "SELECT count(*) FROM checks"), 20);
       assert.equal(first.writer.stats.duplicates, 21);
       // A second group replays the whole topic: nothing new.
-      const replay = await startWriter(uri, topic);
+      const replay = await startTestWriter(uri, topic);
       try {
         await eventually(() => replay.writer.stats.messages === 41, "replay consumed");
       } finally {
@@ -197,7 +161,7 @@ Deno.test({
         topic,
         times.map((t) => ({ value: JSON.stringify(checkMessage({ started_at: t })) })),
       );
-      const writer = await startWriter(uri, topic, { partitionsAhead: 1 });
+      const writer = await startTestWriter(uri, topic, { partitionsAhead: 1 });
       try {
         await eventually(
           async () => (await count(pool, "SELECT count(*) FROM checks")) === 3,
@@ -287,7 +251,7 @@ Deno.test({
         { value: null },
         { value: JSON.stringify(good[2]) },
       ]);
-      const writer = await startWriter(uri, topic);
+      const writer = await startTestWriter(uri, topic);
       try {
         await eventually(() => writer.writer.stats.messages === 7, "7 messages consumed");
         // Still running: a later good message is stored too.
@@ -326,7 +290,7 @@ Deno.test({
   async fn() {
     await withDb(async (uri, pool) => {
       const topic = uniqueName("writer_pg_restart");
-      const writer = await startWriter(uri, topic);
+      const writer = await startTestWriter(uri, topic);
       const total = 300;
       try {
         let sent = 0;
