@@ -8,7 +8,8 @@
 #   scripts/services.sh reset    down, then delete the broker's data (topics and offsets)
 #
 # Settings (environment): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (1g),
-# SERVICES_DIR (.services: the broker's config, data, pid and log live in SERVICES_DIR/kafka).
+# SERVICES_DIR (.services: the broker's config, data, pid and log live in SERVICES_DIR/kafka;
+# PostgreSQL's dev TLS files stay in .services/postgres-tls).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -183,7 +184,9 @@ kafka_down() {
 
 pg_cluster_version() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n1; }
 
-PG_TLS_DIR="${SERVICES_DIR:-$ROOT/.services}/postgres-tls"
+# The machine has one PostgreSQL server, so its TLS files belong to the checkout, not to a
+# SERVICES_DIR (which holds one broker's state, and tests point it at temporary folders).
+PG_TLS_DIR="$ROOT/.services/postgres-tls"
 
 # TLS for the local server, so sslmode=require/verify-ca/verify-full are real test cases: a dev CA
 # and a server certificate for DNS:localhost (deliberately not for 127.0.0.1, so verify-full to

@@ -7,6 +7,7 @@
 import { EXIT_FAILURE, EXIT_USAGE, formatCliError } from "./cli/format_cli_error.ts";
 import { resolveCommand } from "./cli/resolve_command.ts";
 import { createStreamLogger } from "./log/logger.ts";
+import { keyFileWarning } from "./kafka/kafka_options.ts";
 import { createKafkaSink } from "./monitor/kafka_sink.ts";
 import { loadTargets } from "./monitor/load_targets.ts";
 import { MONITOR_ENV_VARS, MONITOR_HELP, parseMonitorArgs } from "./monitor/monitor_config.ts";
@@ -27,6 +28,11 @@ export async function main(args: string[]): Promise<number> {
   const config = command.config;
   const encoder = new TextEncoder();
   const logger = createStreamLogger(config, Deno.stderr);
+  const keyWarning = await keyFileWarning(
+    config.output.kind === "kafka" ? config.output.kafka.sslKeyFile : undefined,
+    async (path) => (await Deno.stat(path)).mode,
+  );
+  if (keyWarning) logger.warn(keyWarning);
 
   // Every problem in the targets file, before anything connects anywhere.
   const { targets, errors } = await loadTargets(

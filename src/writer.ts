@@ -8,7 +8,7 @@ import { EXIT_FAILURE, EXIT_USAGE } from "./cli/format_cli_error.ts";
 import { resolveCommand } from "./cli/resolve_command.ts";
 import { createPool } from "./db/create_pool.ts";
 import { maskUri } from "./db/mask_uri.ts";
-import { kafkaClientConfig } from "./kafka/kafka_options.ts";
+import { kafkaClientConfig, keyFileWarning } from "./kafka/kafka_options.ts";
 import { createStreamLogger } from "./log/logger.ts";
 import { createWriter, DatabaseConfigError } from "./writer/run_writer.ts";
 import { parseWriterArgs, WRITER_ENV_VARS, WRITER_HELP } from "./writer/writer_config.ts";
@@ -24,6 +24,11 @@ export async function main(args: string[]): Promise<number> {
   if ("exit" in command) return command.exit;
   const config = command.config;
   const logger = createStreamLogger(config, Deno.stderr);
+  const keyWarning = await keyFileWarning(
+    config.kafka.sslKeyFile,
+    async (path) => (await Deno.stat(path)).mode,
+  );
+  if (keyWarning) logger.warn(keyWarning);
   let pool;
   let kafkaConfig;
   try {

@@ -173,3 +173,20 @@ export function describeKafka(options: KafkaOptions): string {
   const user = options.sasl ? ` as ${options.sasl.username} (${options.sasl.mechanism})` : "";
   return `${options.brokers.join(",")} ${options.securityProtocol}${user}`;
 }
+
+/**
+ * A warning when the private key file can be read by users other than its owner (mode bits for
+ * group or others set), or null. `stat` returns the file's mode, or null when it has none.
+ */
+export async function keyFileWarning(
+  path: string | undefined,
+  stat: (path: string) => Promise<number | null>,
+): Promise<string | null> {
+  if (path === undefined) return null;
+  const mode = await stat(path).catch(() => null);
+  if (mode === null || (mode & 0o077) === 0) return null;
+  return `private key file ${path} is readable by other users (mode ${
+    (mode & 0o777).toString(8)
+  }): ` +
+    `restrict it with chmod 600`;
+}

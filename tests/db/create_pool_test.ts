@@ -130,7 +130,7 @@ Deno.test("parseDbUri() rejects bad URIs without showing the password", () => {
   }
 });
 
-const DEV_CA = `${Deno.env.get("SERVICES_DIR") ?? `${ROOT}.services`}/postgres-tls/ca.crt`;
+const DEV_CA = `${ROOT}.services/postgres-tls/ca.crt`;
 const devCaMissing = await Deno.stat(DEV_CA).then(() => false, () => true);
 if (devCaMissing) {
   console.log(

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   describeKafka,
   kafkaClientConfig,
+  keyFileWarning,
   resolveKafkaOptions,
 } from "../../src/kafka/kafka_options.ts";
 import { UsageError } from "../../src/cli/usage_error.ts";
@@ -83,4 +84,20 @@ Deno.test("kafkaClientConfig() reads the certificate files and names a missing o
     kafkaClientConfig({ ...kafka, sslKeyFile: "missing.pem" }, read),
     /Cannot read --ssl-keyfile missing\.pem/,
   );
+});
+
+Deno.test("keyFileWarning() warns about a key file other users can read, and not about a private one", async () => {
+  const modes: Record<string, number> = {
+    "/k/open.pem": 0o100644,
+    "/k/group.pem": 0o100640,
+    "/k/private.pem": 0o100600,
+  };
+  const stat = (path: string) => Promise.resolve(modes[path] ?? null);
+  assert.equal(
+    await keyFileWarning("/k/open.pem", stat),
+    "private key file /k/open.pem is readable by other users (mode 644): restrict it with chmod 600",
+  );
+  assert.match((await keyFileWarning("/k/group.pem", stat))!, /mode 640/);
+  assert.equal(await keyFileWarning("/k/private.pem", stat), null);
+  assert.equal(await keyFileWarning(undefined, stat), null);
 });
