@@ -5,6 +5,7 @@
  *
  * @module
  */
+import * as compileScript from "../scripts/compile.ts";
 import { createPool } from "../src/db/create_pool.ts";
 import type { Target } from "../src/targets/target.ts";
 import { createLogger } from "../src/log/logger.ts";
@@ -440,4 +441,36 @@ export async function startTestWriter(
       await pool.end();
     },
   };
+}
+
+/** Spawns availability-writer as `deno task writer` runs it, with JSON logs, on the test broker. */
+export function spawnWriter(uri: string, args: string[]): Spawned {
+  const { taskFlags } = compileScript;
+  return spawnDeno([
+    "run",
+    ...taskFlags("writer"),
+    "src/writer.ts",
+    "--db-uri",
+    uri,
+    "--brokers",
+    KAFKA_BROKERS.join(","),
+    "--log-format",
+    "json",
+    ...args,
+  ]);
+}
+
+/** Spawns availability-monitor as `deno task monitor` runs it, with JSON logs, on the test broker. */
+export function spawnMonitor(args: string[]): Spawned {
+  const { taskFlags } = compileScript;
+  return spawnDeno([
+    "run",
+    ...taskFlags("monitor"),
+    "src/monitor.ts",
+    "--brokers",
+    KAFKA_BROKERS.join(","),
+    "--log-format",
+    "json",
+    ...args,
+  ]);
 }

@@ -5,13 +5,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { taskFlags } from "../scripts/compile.ts";
 import { createPool } from "../src/db/create_pool.ts";
 import {
   eventually,
-  KAFKA_BROKERS,
   readTopic,
-  spawnDeno,
+  spawnMonitor,
+  spawnWriter,
   uniqueName,
   withTempDatabase,
 } from "./_helpers.ts";
@@ -54,31 +53,9 @@ Deno.test({
       ].join("\n"),
     );
     const topic = uniqueName("e2e");
-    const kafka = ["--brokers", KAFKA_BROKERS.join(","), "--topic", topic];
     await withTempDatabase(async (uri) => {
-      const writer = spawnDeno([
-        "run",
-        ...taskFlags("writer"),
-        "src/writer.ts",
-        "--db-uri",
-        uri,
-        ...kafka,
-        "--group-id",
-        uniqueName("e2e"),
-        "--log-format",
-        "json",
-      ]);
-      const monitor = spawnDeno([
-        "run",
-        ...taskFlags("monitor"),
-        "src/monitor.ts",
-        ...kafka,
-        "--location",
-        "e2e",
-        "--log-format",
-        "json",
-        file,
-      ]);
+      const writer = spawnWriter(uri, ["--topic", topic, "--group-id", uniqueName("e2e")]);
+      const monitor = spawnMonitor(["--topic", topic, "--location", "e2e", file]);
       const pool = await createPool(uri);
       try {
         await monitor.waitFor('"message":"monitor started"');

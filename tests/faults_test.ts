@@ -10,15 +10,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { taskFlags } from "../scripts/compile.ts";
 import { createPool } from "../src/db/create_pool.ts";
 import {
   eventually,
-  KAFKA_BROKERS,
   readTopic,
   ROOT,
-  spawnDeno,
   type Spawned,
+  spawnMonitor,
+  spawnWriter,
   uniqueName,
   withTempDatabase,
 } from "./_helpers.ts";
@@ -76,33 +75,12 @@ async function underFault(
   await Deno.writeTextFile(file, ["url\tname\tinterval\ttimeout", ...rows].join("\n"));
   const topic = uniqueName(`fault_${name}`);
   const group = uniqueName(`fault_${name}`);
-  const kafka = ["--brokers", KAFKA_BROKERS.join(","), "--topic", topic];
   try {
     await withTempDatabase(async (uri) => {
-      const startWriter = () =>
-        spawnDeno([
-          "run",
-          ...taskFlags("writer"),
-          "src/writer.ts",
-          "--db-uri",
-          uri,
-          ...kafka,
-          "--group-id",
-          group,
-          "--log-format",
-          "json",
-        ]);
+      const startWriter = () => spawnWriter(uri, ["--topic", topic, "--group-id", group]);
       const pipeline: Pipeline = {
         writer: startWriter(),
-        monitor: spawnDeno([
-          "run",
-          ...taskFlags("monitor"),
-          "src/monitor.ts",
-          ...kafka,
-          "--log-format",
-          "json",
-          file,
-        ]),
+        monitor: spawnMonitor(["--topic", topic, file]),
         startWriter,
       };
       const pool = await createPool(uri);
