@@ -7,7 +7,11 @@
 #   scripts/services.sh status   say what runs, where it listens and where it logs
 #   scripts/services.sh reset    down, then delete the broker's data (topics and offsets)
 #
-# Settings (environment): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (1g),
+# Kafka listens with PLAINTEXT on KAFKA_PORT, SSL with required client certificates on
+# KAFKA_SSL_PORT and SASL_SSL (SCRAM-SHA-512, user availability) on KAFKA_SASL_SSL_PORT; the
+# dev CA, broker and client certificates are made with openssl in SERVICES_DIR/kafka/tls.
+# Settings (environment): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_SSL_PORT (9094),
+# KAFKA_SASL_SSL_PORT (9095), KAFKA_HEAP (1g),
 # SERVICES_DIR (.services: the broker's config, data, pid and log live in SERVICES_DIR/kafka;
 # PostgreSQL's dev TLS files stay in .services/postgres-tls).
 set -euo pipefail
@@ -22,6 +26,12 @@ LOG_FILE="$STATE/kafka.log"
 KAFKA_HOST=127.0.0.1
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-9094}"
+KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-9095}"
+KAFKA_TLS="$STATE/tls"
+# Development credentials of the SASL_SSL listener (never use them anywhere else).
+KAFKA_SCRAM_USER=availability
+KAFKA_SCRAM_PASSWORD=availability-dev-password
 KAFKA_HEAP="${KAFKA_HEAP:-1g}"
 PG_HOST=127.0.0.1
 PG_PORT=5432
@@ -79,6 +89,28 @@ kafka_jars() {
   touch "$JARS/.complete"
 }
 
+kafka_tls() {
+  [[ -f "$KAFKA_TLS/client.key" ]] && return 0
+  command -v openssl >/dev/null || fail "openssl not found (apt-get install openssl)"
+  rm -rf "$KAFKA_TLS"
+  mkdir -p "$KAFKA_TLS"
+  (
+    cd "$KAFKA_TLS"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+      -subj "/CN=availability Kafka dev CA" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out broker.crt \
+      -days 3650 -extfile broker.ext 2>/dev/null
+    cat broker.key broker.crt >broker.pem
+    openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr \
+      -subj "/CN=availability-client" 2>/dev/null
+    openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt \
+      -days 3650 2>/dev/null
+    chmod 600 ./*.key broker.pem
+  ) || fail "could not make the Kafka dev certificates in $KAFKA_TLS"
+}
+
 write_kafka_config() {
   mkdir -p "$STATE/data"
   cat >"$STATE/server.properties" <<EOF
@@ -86,11 +118,18 @@ write_kafka_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT,SSL://$KAFKA_HOST:$KAFKA_SSL_PORT,SASL_SSL://$KAFKA_HOST:$KAFKA_SASL_SSL_PORT
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,SSL://$KAFKA_HOST:$KAFKA_SSL_PORT,SASL_SSL://$KAFKA_HOST:$KAFKA_SASL_SSL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL
+ssl.keystore.type=PEM
+ssl.keystore.location=$KAFKA_TLS/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$KAFKA_TLS/ca.crt
+listener.name.ssl.ssl.client.auth=required
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$STATE/data
 num.partitions=3
 offsets.topic.replication.factor=1
@@ -120,6 +159,7 @@ kafka_up() {
   fi
   check_java
   kafka_jars
+  kafka_tls
   write_kafka_config
   if [[ -z "${pid:-}" ]]; then
     if [[ ! -f "$STATE/data/meta.properties" ]]; then
@@ -127,11 +167,14 @@ kafka_up() {
       cluster_id="$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
       [[ "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]] || fail "kafka StorageTool random-uuid printed no cluster id"
       kafka_java kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" \
-        -c "$STATE/server.properties" >>"$STATE/format.log" 2>&1 ||
+        -c "$STATE/server.properties" \
+        --add-scram "SCRAM-SHA-512=[name=$KAFKA_SCRAM_USER,password=$KAFKA_SCRAM_PASSWORD]" \
+        >>"$STATE/format.log" 2>&1 ||
         {
           log_tail "$STATE/format.log"
           fail "formatting the KRaft storage in $STATE/data failed"
         }
+      touch "$STATE/scram-user.done"
     fi
     touch "$LOG_FILE"
     local from
@@ -151,15 +194,29 @@ kafka_up() {
       rm -f "$PID_FILE"
       fail "Kafka exited during start-up"
     fi
-    if port_open "$KAFKA_HOST" "$KAFKA_PORT" &&
+    if port_open "$KAFKA_HOST" "$KAFKA_PORT" && port_open "$KAFKA_HOST" "$KAFKA_SASL_SSL_PORT" &&
       tail -n +"${from:-1}" "$LOG_FILE" | grep -q 'Kafka Server started'; then
-      say "Kafka $KAFKA_VERSION listening on $KAFKA_HOST:$KAFKA_PORT (PLAINTEXT), pid $pid, log $LOG_FILE"
+      kafka_scram_user
+      say "Kafka $KAFKA_VERSION listening on $KAFKA_HOST:$KAFKA_PORT (PLAINTEXT), :$KAFKA_SSL_PORT (SSL, client certificates from $KAFKA_TLS), :$KAFKA_SASL_SSL_PORT (SASL_SSL, SCRAM-SHA-512 user $KAFKA_SCRAM_USER); pid $pid, log $LOG_FILE"
       return 0
     fi
     sleep 0.5
   done
   log_tail "$LOG_FILE"
   fail "Kafka did not answer on $KAFKA_HOST:$KAFKA_PORT within 90 s (pid $pid still running; 'down' stops it)"
+}
+
+# A broker formatted before the SASL_SSL listener existed has no SCRAM user yet: add it once.
+kafka_scram_user() {
+  [[ -f "$STATE/scram-user.done" ]] && return 0
+  kafka_java kafka.admin.ConfigCommand --bootstrap-server "$KAFKA_HOST:$KAFKA_PORT" --alter \
+    --add-config "SCRAM-SHA-512=[password=$KAFKA_SCRAM_PASSWORD]" \
+    --entity-type users --entity-name "$KAFKA_SCRAM_USER" >>"$STATE/scram.log" 2>&1 ||
+    {
+      log_tail "$STATE/scram.log"
+      fail "could not create the SCRAM user $KAFKA_SCRAM_USER"
+    }
+  touch "$STATE/scram-user.done"
 }
 
 kafka_down() {
@@ -299,7 +356,7 @@ reset)
   say "deleted Kafka data in $STATE/data"
   ;;
 -h | --help | help)
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   ;;
 *)
   printf '%s\n' "usage: scripts/services.sh up|down|status|reset" >&2

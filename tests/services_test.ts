@@ -39,6 +39,8 @@ Deno.test("services.sh up is safe to run twice, status reports the broker, down 
     SERVICES_DIR: dir,
     KAFKA_PORT: "19192",
     KAFKA_CONTROLLER_PORT: "19193",
+    KAFKA_SSL_PORT: "19194",
+    KAFKA_SASL_SSL_PORT: "19195",
     KAFKA_HEAP: "512m",
   };
   try {
