@@ -89,6 +89,23 @@ kafka_jars() {
   touch "$JARS/.complete"
 }
 
+# Dev certificates, made with openssl in the current folder: a CA (ca.crt, ca.key)...
+dev_ca() {
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 -subj "/CN=$1" 2>/dev/null
+}
+
+# ...and certificates it signs: dev_cert NAME COMMON_NAME [SUBJECT_ALT_NAME] makes NAME.crt, NAME.key.
+dev_cert() {
+  openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
+  local ext=()
+  if [[ -n "${3:-}" ]]; then
+    printf 'subjectAltName=%s\n' "$3" >"$1.ext"
+    ext=(-extfile "$1.ext")
+  fi
+  openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$1.crt" -days 3650 \
+    "${ext[@]}" 2>/dev/null
+}
+
 kafka_tls() {
   [[ -f "$KAFKA_TLS/client.key" ]] && return 0
   command -v openssl >/dev/null || fail "openssl not found (apt-get install openssl)"
@@ -96,17 +113,10 @@ kafka_tls() {
   mkdir -p "$KAFKA_TLS"
   (
     cd "$KAFKA_TLS"
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
-      -subj "/CN=availability Kafka dev CA" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr -subj "/CN=localhost" 2>/dev/null
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >broker.ext
-    openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out broker.crt \
-      -days 3650 -extfile broker.ext 2>/dev/null
+    dev_ca "availability Kafka dev CA"
+    dev_cert broker localhost "DNS:localhost,IP:127.0.0.1"
     cat broker.key broker.crt >broker.pem
-    openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr \
-      -subj "/CN=availability-client" 2>/dev/null
-    openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt \
-      -days 3650 2>/dev/null
+    dev_cert client availability-client
     chmod 600 ./*.key broker.pem
   ) || fail "could not make the Kafka dev certificates in $KAFKA_TLS"
 }
@@ -264,12 +274,9 @@ pg_tls() {
     mkdir -p "$PG_TLS_DIR"
     (
       cd "$PG_TLS_DIR"
-      openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
-        -subj "/CN=availability dev CA" 2>/dev/null
-      openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost" 2>/dev/null
-      printf 'subjectAltName=DNS:localhost\n' >ext.cnf
-      openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt \
-        -days 3650 -extfile ext.cnf 2>/dev/null
+      dev_ca "availability dev CA"
+      # Deliberately not for 127.0.0.1, so verify-full to the IP address is a name mismatch.
+      dev_cert server localhost "DNS:localhost"
     ) || fail "could not make the PostgreSQL dev certificates in $PG_TLS_DIR"
   fi
   # Another checkout may have installed its own certificate; the server serves this one's.

@@ -474,3 +474,47 @@ export function spawnMonitor(args: string[]): Spawned {
     ...args,
   ]);
 }
+
+/**
+ * Produces five messages to a fresh topic, runs a writer command (`command` with `args`, then
+ * --db-uri, --topic and --group-id) on a fresh database until the five rows are stored, stops it
+ * with SIGTERM and asserts that it exits 0.
+ */
+export async function assertWriterStores(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<void> {
+  await withTempDatabase(async (uri) => {
+    const topic = uniqueName("writer_stores");
+    await produce(
+      topic,
+      Array.from({ length: 5 }, () => ({ value: JSON.stringify(checkMessage()) })),
+    );
+    const child = new Deno.Command(command, {
+      args: [...args, "--db-uri", uri, "--topic", topic, "--group-id", topic],
+      env,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const pool = await createPool(uri);
+    try {
+      await eventually(
+        async () => Number((await pool.query("SELECT count(*) FROM checks")).rows[0].count) === 5,
+        "5 rows",
+        60_000,
+      );
+      child.kill("SIGTERM");
+      const { code } = await child.status;
+      if (code !== 0) throw new Error(`the writer exited ${code} after SIGTERM`);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+      await child.stderr.cancel().catch(() => {});
+      await pool.end();
+    }
+  });
+}

@@ -10,17 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { BINARIES } from "../scripts/compile.ts";
-import { createPool } from "../src/db/create_pool.ts";
-import {
-  checkMessage,
-  eventually,
-  KAFKA_BROKERS,
-  produce,
-  ROOT,
-  runDeno,
-  uniqueName,
-  withTempDatabase,
-} from "./_helpers.ts";
+import { assertWriterStores, KAFKA_BROKERS, ROOT, runDeno } from "./_helpers.ts";
 
 async function compileSkipReason(): Promise<string | undefined> {
   if (Deno.env.get("DENORT_BIN")) return undefined;
@@ -90,43 +80,6 @@ Deno.test({
     }
 
     // The writer binary stores messages from a topic, then stops cleanly on SIGTERM.
-    await withTempDatabase(async (uri) => {
-      const topic = uniqueName("compiled");
-      await produce(
-        topic,
-        Array.from({ length: 5 }, () => ({ value: JSON.stringify(checkMessage()) })),
-      );
-      const child = new Deno.Command(`${ROOT}${writerBinary}`, {
-        args: [
-          "--db-uri",
-          uri,
-          "--brokers",
-          KAFKA_BROKERS.join(","),
-          "--topic",
-          topic,
-          "--group-id",
-          topic,
-        ],
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      const pool = await createPool(uri);
-      try {
-        await eventually(
-          async () => Number((await pool.query("SELECT count(*) FROM checks")).rows[0].count) === 5,
-          "5 rows",
-        );
-        child.kill("SIGTERM");
-        assert.equal((await child.status).code, 0);
-      } finally {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Already exited.
-        }
-        await child.stderr.cancel().catch(() => {});
-        await pool.end();
-      }
-    });
+    await assertWriterStores(`${ROOT}${writerBinary}`, ["--brokers", KAFKA_BROKERS.join(",")]);
   },
 });

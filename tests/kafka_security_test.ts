@@ -7,18 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { taskFlags } from "../scripts/compile.ts";
-import { createPool } from "../src/db/create_pool.ts";
 import {
-  checkMessage,
+  assertWriterStores,
   closedPort,
-  eventually,
-  produce,
   readTopic,
   ROOT,
   runDeno,
   testCertificates,
   uniqueName,
-  withTempDatabase,
 } from "./_helpers.ts";
 
 const TLS = `${ROOT}.services/kafka/tls`;
@@ -73,51 +69,6 @@ async function monitorOnce(args: string[], env: Record<string, string> = {}) {
   }
 }
 
-async function writerStores(args: string[], env: Record<string, string> = {}) {
-  await withTempDatabase(async (uri) => {
-    const topic = uniqueName("secure_writer");
-    await produce(
-      topic,
-      Array.from({ length: 5 }, () => ({ value: JSON.stringify(checkMessage()) })),
-    );
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        ...taskFlags("writer"),
-        "src/writer.ts",
-        "--db-uri",
-        uri,
-        "--topic",
-        topic,
-        "--group-id",
-        topic,
-        ...args,
-      ],
-      env,
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const pool = await createPool(uri);
-    try {
-      await eventually(
-        async () => Number((await pool.query("SELECT count(*) FROM checks")).rows[0].count) === 5,
-        "5 rows",
-        60_000,
-      );
-      child.kill("SIGTERM");
-      assert.equal((await child.status).code, 0);
-    } finally {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already exited.
-      }
-      await child.stderr.cancel().catch(() => {});
-      await pool.end();
-    }
-  });
-}
-
 Deno.test({
   name:
     "the monitor publishes over SSL with a client certificate, and over SASL_SSL with SCRAM-SHA-512",
@@ -140,8 +91,9 @@ Deno.test({
   ignore: missing,
   ...SLOW,
   async fn() {
-    await writerStores(SSL);
-    await writerStores(SASL, PASSWORD);
+    const writer = ["run", ...taskFlags("writer"), "src/writer.ts"];
+    await assertWriterStores(Deno.execPath(), [...writer, ...SSL]);
+    await assertWriterStores(Deno.execPath(), [...writer, ...SASL], PASSWORD);
   },
 });
 
