@@ -74,6 +74,20 @@ function percentile(sorted: number[], p: number): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Starts one of the programs as its deno.json task runs it, logging warnings to this terminal. */
+function spawnProgram(
+  task: "monitor" | "writer",
+  args: string[],
+  stdout: "null" | "piped" = "null",
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...taskFlags(task), `src/${task}.ts`, "--log-level", "warn", ...args],
+    cwd: ROOT,
+    stdout,
+    stderr: "inherit",
+  }).spawn();
+}
+
 async function startTargetServer(): Promise<{ port: number; process: Deno.ChildProcess }> {
   const process = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "scripts/bench/target_server.ts", "0"],
@@ -122,22 +136,7 @@ async function monitorStep(port: number, targets: number, intervalS: number): Pr
   const file = writeTargets(port, targets, `${intervalS}s`, `${Math.min(intervalS, 5)}s`);
   const warmupMs = intervalS * 1000 + 2_000;
   const windowMs = Math.max(15_000, 2 * intervalS * 1000);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...taskFlags("monitor"),
-      "src/monitor.ts",
-      "--stdout",
-      "--log-level",
-      "warn",
-      "--max-in-flight",
-      "1000",
-      file,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnProgram("monitor", ["--stdout", "--max-in-flight", "1000", file], "piped");
   const started = Date.now();
   const windowStart = started + warmupMs;
   const windowEnd = windowStart + windowMs;
@@ -300,26 +299,16 @@ async function benchWriter(messages: number): Promise<WriterResult> {
   const pool = await createPool(uri, { max: 1 });
   console.log("writer: consuming into PostgreSQL...");
   const writerStart = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...taskFlags("writer"),
-      "src/writer.ts",
-      "--db-uri",
-      uri,
-      "--topic",
-      topic,
-      "--group-id",
-      topic,
-      "--log-level",
-      "warn",
-      "--brokers",
-      BROKERS.join(","),
-    ],
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnProgram("writer", [
+    "--db-uri",
+    uri,
+    "--topic",
+    topic,
+    "--group-id",
+    topic,
+    "--brokers",
+    BROKERS.join(","),
+  ]);
   let peak = 0;
   let count = 0;
   while (count < messages) {
@@ -388,37 +377,8 @@ async function benchLatency(seconds: number): Promise<LatencyResult> {
   const file = writeTargets(server.port, 1_000, "1s", "900ms");
   const kafkaArgs = ["--brokers", BROKERS.join(","), "--topic", topic];
   console.log(`latency: 1000 checks/s through Kafka into PostgreSQL for ${seconds} s...`);
-  const writer = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...taskFlags("writer"),
-      "src/writer.ts",
-      "--db-uri",
-      uri,
-      ...kafkaArgs,
-      "--group-id",
-      topic,
-      "--log-level",
-      "warn",
-    ],
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  const monitor = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...taskFlags("monitor"),
-      "src/monitor.ts",
-      ...kafkaArgs,
-      "--log-level",
-      "warn",
-      file,
-    ],
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
+  const writer = spawnProgram("writer", ["--db-uri", uri, ...kafkaArgs, "--group-id", topic]);
+  const monitor = spawnProgram("monitor", [...kafkaArgs, file]);
   await sleep(seconds * 1000);
   monitor.kill("SIGTERM");
   await monitor.status;

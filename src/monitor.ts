@@ -6,7 +6,7 @@
  */
 import { EXIT_FAILURE, EXIT_USAGE, formatCliError } from "./cli/format_cli_error.ts";
 import { resolveCommand } from "./cli/resolve_command.ts";
-import { createStreamLogger } from "./log/logger.ts";
+import { createStreamLogger, writeAllSync } from "./log/logger.ts";
 import { keyFileWarning } from "./kafka/kafka_options.ts";
 import { createKafkaSink } from "./monitor/kafka_sink.ts";
 import { loadTargets } from "./monitor/load_targets.ts";
@@ -62,7 +62,7 @@ export async function main(args: string[]): Promise<number> {
   let sink: ResultSink;
   try {
     sink = config.output.kind === "stdout"
-      ? createStdoutSink((line) => writeAll(encoder.encode(line)))
+      ? createStdoutSink((line) => writeAllSync(Deno.stdout, encoder.encode(line)))
       : await createKafkaSink(config.output, { logger, readTextFile: Deno.readTextFile });
   } catch (error) {
     console.error(formatCliError(error).line);
@@ -108,11 +108,6 @@ export async function main(args: string[]): Promise<number> {
     Deno.removeSignalListener("SIGTERM", onTerm);
     if (!config.once) Deno.removeSignalListener("SIGHUP", onHup);
   }
-}
-
-function writeAll(bytes: Uint8Array): void {
-  let written = 0;
-  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
 }
 
 function safeHostname(): string {

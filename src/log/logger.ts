@@ -55,10 +55,15 @@ export function createStreamLogger(
   return createLogger({
     level: options.logLevel,
     json: options.logJson ?? !stream.isTerminal(),
-    write: (line) => {
-      const bytes = encoder.encode(`${line}\n`);
-      let written = 0;
-      while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
-    },
+    write: (line) => writeAllSync(stream, encoder.encode(`${line}\n`)),
   });
+}
+
+/** Writes all of `bytes` to a stream that may take them in parts. */
+export function writeAllSync(
+  stream: { writeSync(bytes: Uint8Array): number },
+  bytes: Uint8Array,
+): void {
+  let written = 0;
+  while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
 }

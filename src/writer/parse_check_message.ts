@@ -54,6 +54,9 @@ const MAX_MESSAGE_BYTES = 1_000_000;
 
 class Invalid extends Error {}
 
+// Decoding is stateless between calls, so one decoder serves every message.
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Parses and validates a message value (schema v1). */
 export function parseCheckMessage(value: Uint8Array | null): ParsedMessage {
   if (value === null) return { reason: "empty message (no value)" };
@@ -62,7 +65,7 @@ export function parseCheckMessage(value: Uint8Array | null): ParsedMessage {
   }
   let data: unknown;
   try {
-    data = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(value));
+    data = JSON.parse(UTF8.decode(value));
   } catch (error) {
     return { reason: `not JSON: ${(error as Error).message}` };
   }
