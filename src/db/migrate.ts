@@ -6,6 +6,7 @@
  * @module
  */
 import type { Pool } from "@neondatabase/serverless";
+import { AGGREGATE_TABLES_SQL, REBUILD_AGGREGATES_SQL } from "./aggregates.ts";
 import { withClient } from "./with_client.ts";
 
 /** One schema change; never edit a released one, add the next number. */
@@ -66,6 +67,12 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       COMMENT ON TABLE dead_letters IS 'Messages that could not be stored as checks, with where they came from and why';
     `,
+  },
+  {
+    version: 2,
+    name: "aggregates for the read API",
+    // A database that already holds checks gets its aggregates computed once, here.
+    sql: AGGREGATE_TABLES_SQL + REBUILD_AGGREGATES_SQL,
   },
 ];
 

@@ -1,13 +1,15 @@
 /**
  * Writes one consumed batch in one transaction: every valid check with a single multi-row
  * INSERT ... SELECT FROM UNNEST (one statement per batch, not per row), every bad message into
- * `dead_letters`, both with ON CONFLICT DO NOTHING so a replayed batch writes nothing twice.
+ * `dead_letters`, both with ON CONFLICT DO NOTHING so a replayed batch writes nothing twice. The
+ * rows that were new update the read API's aggregates in the same transaction.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
 import type { Pool } from "@neondatabase/serverless";
 import type { CheckRow } from "../writer/parse_check_message.ts";
+import { applyAggregates } from "./aggregates.ts";
 import { withClient } from "./with_client.ts";
 
 /** A message that could not be stored as a check. */
@@ -55,7 +57,8 @@ const COLUMNS: [string, string, (row: CheckRow) => unknown][] = [
 const INSERT_CHECKS = `
   INSERT INTO checks (${COLUMNS.map(([name]) => name).join(", ")})
   SELECT * FROM UNNEST(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ")})
-  ON CONFLICT DO NOTHING`;
+  ON CONFLICT DO NOTHING
+  RETURNING check_id`;
 
 const INSERT_DEAD_LETTERS = `
   INSERT INTO dead_letters (topic, partition, "offset", key, value, reason)
@@ -72,7 +75,11 @@ export function storeBatch(
     let inserted = 0;
     if (rows.length > 0) {
       const params = COLUMNS.map(([, , get]) => rows.map(get));
-      inserted = (await client.query(INSERT_CHECKS, params)).rowCount ?? 0;
+      const result = await client.query<{ check_id: string }>(INSERT_CHECKS, params);
+      inserted = result.rows.length;
+      // Only rows new to the table move the aggregates: a replay changes nothing.
+      const fresh = new Set(result.rows.map((row) => row.check_id));
+      await applyAggregates(client, rows.filter((row) => fresh.has(row.checkId)));
     }
     let dead = 0;
     if (deadLetters.length > 0) {
