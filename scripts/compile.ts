@@ -26,8 +26,9 @@ export const BINARIES = [
  * The runtime flags of a task command in deno.json: its `--allow-*` permissions and its
  * `--v8-flags` (the monitor keeps V8's young generation small, which bounds its memory).
  */
-export function taskFlags(task: "monitor" | "writer"): string[] {
-  const command: string = denoJson.tasks[task];
+export function taskFlags(task: "monitor" | "writer" | "status"): string[] {
+  const entry: string | { command: string } = denoJson.tasks[task];
+  const command = typeof entry === "string" ? entry : entry.command;
   const words = command.split(/\s+/);
   const flags = words.filter((word) =>
     word.startsWith("--allow-") || word.startsWith("--v8-flags=")

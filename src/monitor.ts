@@ -15,6 +15,8 @@ import { createMonitor, type ResultSink } from "./monitor/run_monitor.ts";
 import { createStdoutSink } from "./monitor/stdout_sink.ts";
 import { watchFile } from "./monitor/watch_file.ts";
 import { formatTargetsError } from "./targets/parse_tsv.ts";
+import { createOpsApp } from "./http/ops_app.ts";
+import { type HttpServer, serveHttp } from "./http/serve_http.ts";
 import { VERSION } from "./version.ts";
 
 /** Runs the program and returns its exit code. */
@@ -76,6 +78,20 @@ export async function main(args: string[]): Promise<number> {
     targetsCa,
   });
   const controller = new AbortController();
+  const httpController = new AbortController();
+  let http: HttpServer | undefined;
+  if (config.http) {
+    const app = createOpsApp(monitor.metrics.registry, {
+      kafka: () => Promise.resolve(sink.problem?.() ?? null),
+    });
+    try {
+      http = serveHttp(app, { ...config.http, signal: httpController.signal, logger });
+    } catch (error) {
+      console.error(`error: ${(error as Error).message}`);
+      await sink.close(0);
+      return EXIT_USAGE;
+    }
+  }
   const stop = (signal: string) => {
     if (controller.signal.aborted) return;
     logger.info(`${signal} received: finishing checks in flight, then exiting`);
@@ -103,6 +119,8 @@ export async function main(args: string[]): Promise<number> {
     return EXIT_FAILURE;
   } finally {
     controller.abort();
+    httpController.abort();
+    await http?.finished;
     await watching;
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGTERM", onTerm);

@@ -13,6 +13,11 @@ import { createStreamLogger } from "./log/logger.ts";
 import { createWriter, DatabaseConfigError } from "./writer/run_writer.ts";
 import { parseWriterArgs, WRITER_ENV_VARS, WRITER_HELP } from "./writer/writer_config.ts";
 import { VERSION } from "./version.ts";
+import type { Pool } from "@neondatabase/serverless";
+import { createOpsApp, within } from "./http/ops_app.ts";
+import { type HttpServer, serveHttp } from "./http/serve_http.ts";
+import { createReadStore } from "./read/read_store.ts";
+import { createStatusApp } from "./read/status_app.tsx";
 
 /** Runs the program and returns its exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -51,6 +56,55 @@ export async function main(args: string[]): Promise<number> {
 
   const writer = createWriter(config, { pool, logger, kafkaConfig });
   const controller = new AbortController();
+  const httpController = new AbortController();
+  let http: HttpServer | undefined;
+  let readPool: Pool | undefined;
+  if (config.http) {
+    let apiToken = config.apiToken;
+    if (config.apiTokenFile) {
+      apiToken = await Deno.readTextFile(config.apiTokenFile).then((text) => text.trim()).catch(
+        (error) => {
+          console.error(
+            `error: Cannot read --api-token-file ${config.apiTokenFile}: ${
+              (error as Error).message
+            }`,
+          );
+          return null;
+        },
+      );
+      if (!apiToken) {
+        if (apiToken === "") {
+          console.error(`error: --api-token-file ${config.apiTokenFile} is empty`);
+        }
+        await pool.end().catch(() => {});
+        return EXIT_USAGE;
+      }
+    }
+    try {
+      // Reads get their own connections, so a busy page never holds up ingestion.
+      readPool = await createPool(config.dbUri, { max: 3 });
+      readPool.on("error", () => {});
+      const app = createOpsApp(writer.metrics.registry, {
+        postgres: () => within(pool!.query("SELECT 1"), 2_000, "PostgreSQL"),
+        kafka: () => Promise.resolve(writer.kafkaProblem()),
+      });
+      app.route(
+        "/",
+        createStatusApp({
+          store: createReadStore(readPool),
+          apiToken,
+          title: config.statusTitle,
+          logError: (message, fields) => logger.warn(message, fields),
+        }),
+      );
+      http = serveHttp(app, { ...config.http, signal: httpController.signal, logger });
+    } catch (error) {
+      console.error(`error: ${(error as Error).message}`);
+      await readPool?.end().catch(() => {});
+      await pool.end().catch(() => {});
+      return EXIT_USAGE;
+    }
+  }
   const stop = (signal: string) => {
     if (controller.signal.aborted) return;
     logger.info(`${signal} received: finishing the batch in hand, then exiting`);
@@ -74,6 +128,9 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGTERM", onTerm);
+    httpController.abort();
+    await http?.finished;
+    await readPool?.end().catch(() => {});
     await pool.end().catch(() => {});
   }
 }

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 /**
  * Shared test helpers: where the real services are, and fresh, uniquely named resources on them.
  *
@@ -291,6 +292,13 @@ export function spawnDeno(args: string[], env: Record<string, string> = {}): Spa
   };
 }
 
+/** The base URL a spawned program logged when it started listening (`--http-port`). */
+export async function listeningUrl(process: Spawned): Promise<string> {
+  await process.waitFor('"message":"HTTP listening"');
+  const line = process.stderr().split("\n").find((l) => l.includes('"HTTP listening"'))!;
+  return JSON.parse(line).url;
+}
+
 /** A valid schema-v1 message, with fields overridden. */
 export function checkMessage(
   overrides: Record<string, unknown> = {},
@@ -417,6 +425,10 @@ export async function startTestWriter(
     topicPartitions: 3,
     partitionsAhead: 2,
     retentionDays: null,
+    http: null,
+    apiToken: null,
+    apiTokenFile: null,
+    statusTitle: "Status",
     logLevel: "warn",
     logJson: true,
     ...overrides,
@@ -517,4 +529,118 @@ export async function assertWriterStores(
       await pool.end();
     }
   });
+}
+
+/** One sample of a parsed exposition. */
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * Parses a Prometheus text exposition with parse-prometheus-text-format and checks what that
+ * parser lets pass: every sample line well formed, HELP and TYPE once per family and before its
+ * samples, no series twice, histogram buckets cumulative and ending in +Inf equal to _count.
+ * Returns the samples; throws naming the first problem.
+ */
+export async function parseExposition(text: string): Promise<Sample[]> {
+  const { default: parsePrometheus } = await import("parse-prometheus-text-format");
+  const families = parsePrometheus(text) as {
+    name: string;
+    type: string;
+    help: string;
+    metrics: {
+      value?: string;
+      labels?: Record<string, string>;
+      buckets?: Record<string, string>;
+      count?: string;
+      sum?: string;
+    }[];
+  }[];
+  assert.ok(text.endsWith("\n"), "exposition ends with a newline");
+  const declared = new Map<string, { type: string; help: boolean }>();
+  const seen = new Set<string>();
+  const samples: Sample[] = [];
+  const SAMPLE =
+    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/;
+  for (const [index, line] of text.trimEnd().split("\n").entries()) {
+    const where = `line ${index + 1}: ${line}`;
+    const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
+    if (meta) {
+      const [, kind, name, rest] = meta;
+      const entry = declared.get(name!) ?? { type: "", help: false };
+      if (kind === "TYPE") {
+        assert.equal(entry.type, "", `${where}: TYPE twice`);
+        assert.match(rest!, /^(counter|gauge|histogram|summary|untyped)$/, where);
+        assert.ok(![...seen].some((s) => s.startsWith(`${name}`)), `${where}: TYPE after samples`);
+        entry.type = rest!;
+      } else {
+        assert.equal(entry.help, false, `${where}: HELP twice`);
+        entry.help = true;
+      }
+      declared.set(name!, entry);
+      continue;
+    }
+    const match = SAMPLE.exec(line);
+    assert.ok(match, `${where}: not a valid sample line`);
+    const [, name, labelText, value] = match;
+    const family = [name!, name!.replace(/_(bucket|sum|count)$/, "")].find((n) => declared.has(n));
+    assert.ok(family, `${where}: no TYPE for ${name}`);
+    assert.ok(declared.get(family!)!.help, `${where}: no HELP for ${family}`);
+    const key = `${name}{${labelText ?? ""}}`;
+    assert.ok(!seen.has(key), `${where}: series twice`);
+    seen.add(key);
+    const labels: Record<string, string> = {};
+    for (
+      const [, k, v] of (labelText ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)
+    ) {
+      labels[k!] = v!.replace(/\\n/g, "\n").replace(/\\"/g, '"').replace(/\\\\/g, "\\");
+    }
+    samples.push({ name: name!, labels, value: value === "+Inf" ? Infinity : Number(value) });
+  }
+  for (const family of families) {
+    assert.equal(family.type, declared.get(family.name)?.type.toUpperCase(), family.name);
+  }
+  // Per histogram series (labels without le): buckets cumulative, +Inf present and equal to _count.
+  // (The parser drops the labels and _count of labelled histograms, so this reads the samples.)
+  for (const [name, { type }] of declared) {
+    if (type !== "histogram") continue;
+    const series = new Map<string, [number, number][]>();
+    for (const s of samples.filter((s) => s.name === `${name}_bucket`)) {
+      const { le, ...rest } = s.labels;
+      assert.ok(le !== undefined, `${name}_bucket without le`);
+      const key = JSON.stringify(rest);
+      series.set(key, [...(series.get(key) ?? []), [
+        le === "+Inf" ? Infinity : Number(le),
+        s.value,
+      ]]);
+    }
+    for (const [key, buckets] of series) {
+      buckets.sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < buckets.length; i++) {
+        assert.ok(buckets[i]![1] >= buckets[i - 1]![1], `${name}${key}: buckets are cumulative`);
+      }
+      const last = buckets[buckets.length - 1]!;
+      assert.equal(last[0], Infinity, `${name}${key}: a +Inf bucket`);
+      const count = samples.find((s) =>
+        s.name === `${name}_count` && JSON.stringify(s.labels) === key
+      );
+      assert.equal(last[1], count?.value, `${name}${key}: +Inf bucket equals _count`);
+    }
+  }
+  return samples;
+}
+
+/** The value of the one sample with this name whose labels include `labels`. */
+export function sampleValue(
+  samples: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const found = samples.filter((s) =>
+    s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)
+  );
+  assert.ok(found.length <= 1, `${name} ${JSON.stringify(labels)} matches ${found.length} series`);
+  return found[0]?.value;
 }

@@ -58,6 +58,30 @@ Deno.test("availability-writer without a database URI says which option is missi
   assert.match(stderr, /^error: missing --db-uri \(or POSTGRES_URI, DATABASE_URL\)/);
 });
 
+Deno.test("availability-writer exits 2 naming an --api-token-file it cannot read, or a bad --http-port", async () => {
+  const uri = ADMIN_DB_URI;
+  const missing = await writer([
+    "--db-uri",
+    uri,
+    "--http-port",
+    "0",
+    "--api-token-file",
+    "/nope/token",
+  ]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /error: Cannot read --api-token-file \/nope\/token: /);
+  const empty = await Deno.makeTempFile();
+  const blank = await writer(["--db-uri", uri, "--http-port", "0", "--api-token-file", empty]);
+  assert.equal(blank.code, 2);
+  assert.match(blank.stderr, /--api-token-file .* is empty/);
+  const port = await writer(["--db-uri", uri, "--http-port", "99999"]);
+  assert.equal(port.code, 2);
+  assert.match(
+    port.stderr,
+    /^error: Cannot use --http-port "99999": expected a port from 0 to 65535/,
+  );
+});
+
 Deno.test("availability-writer with a bad --db-uri exits 2 with a clear error that hides the password", async () => {
   const bad = await writer(["--db-uri", "mysql://app:hunter2@db/x"]);
   assert.equal(bad.code, 2);

@@ -49,6 +49,7 @@ export class ResultPublisher {
   #options: Required<PublisherOptions>;
   #logger: Logger;
   #buffer: KeyedMessage[] = [];
+  #lastError: string | null = null;
   #head = 0;
   #sending = false;
   // Ends the idle wait when a message arrives.
@@ -67,6 +68,11 @@ export class ResultPublisher {
   }
 
   /** Results waiting to be sent (not counting a send in flight). */
+  /** Why the latest send failed, or null while sends succeed (or none was tried yet). */
+  get lastError(): string | null {
+    return this.#lastError;
+  }
+
   get buffered(): number {
     return this.#buffer.length - this.#head;
   }
@@ -129,6 +135,7 @@ export class ResultPublisher {
       try {
         await this.#sender.send(this.#options.topic, batch);
         this.stats.sent += batch.length;
+        this.#lastError = null;
         if (failing) {
           this.#logger.info("Kafka is reachable again; delivering buffered results", {
             buffered: this.buffered,
@@ -138,6 +145,7 @@ export class ResultPublisher {
         backoff = this.#options.initialBackoffMs;
       } catch (error) {
         this.stats.failedSends++;
+        this.#lastError = (error as Error).message;
         // Put the batch back in front, then trim to the bound (oldest first).
         this.#buffer = [...batch, ...this.#buffer.slice(this.#head)];
         this.#head = 0;

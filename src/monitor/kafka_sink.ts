@@ -36,6 +36,12 @@ export async function createKafkaSink(
     publish(result) {
       publisher.publish({ key: result.target_id, value: JSON.stringify(result) });
     },
+    stats: () => ({
+      buffered: publisher.buffered,
+      dropped: publisher.stats.dropped,
+      sent: publisher.stats.sent,
+    }),
+    problem: () => publisher.lastError && `sending to Kafka fails: ${publisher.lastError}`,
     async close(timeoutMs) {
       const left = await publisher.close(timeoutMs);
       await producer.disconnect().catch(() => {});

@@ -14,8 +14,11 @@ import {
 } from "../kafka/kafka_options.ts";
 import type { LogLevel } from "../log/logger.ts";
 import {
+  COMMON_ENV_VARS,
   COMMON_FLAG_SPECS,
   COMMON_FLAGS_HELP,
+  type HttpOptions,
+  resolveHttpOptions,
   resolveLogOptions,
   wholeNumber,
 } from "../cli/common_flags.ts";
@@ -26,7 +29,7 @@ import { VERSION } from "../version.ts";
 export const MONITOR_ENV_VARS: readonly string[] = [
   ...KAFKA_ENV_VARS,
   "MONITOR_LOCATION",
-  "LOG_LEVEL",
+  ...COMMON_ENV_VARS,
 ];
 
 /** Everything the monitor needs, validated. */
@@ -52,6 +55,8 @@ export interface MonitorConfig {
       compression: "none" | "gzip";
       maxBuffered: number;
     };
+  /** Where to serve /healthz, /readyz and /metrics; null for no HTTP server. */
+  http: HttpOptions | null;
   logLevel: LogLevel;
   /** JSON log lines; null means "when stderr is not a terminal". */
   logJson: boolean | null;
@@ -168,6 +173,7 @@ export function parseMonitorArgs(
         compression,
         maxBuffered: wholeNumber(values["max-buffered"], "--max-buffered", 50_000, 1),
       },
+      http: resolveHttpOptions(values, env),
       logLevel,
       logJson,
     },

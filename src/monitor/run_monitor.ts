@@ -13,12 +13,17 @@ import { formatTargetsError } from "../targets/parse_tsv.ts";
 import type { Target } from "../targets/target.ts";
 import { loadTargets } from "./load_targets.ts";
 import type { MonitorConfig } from "./monitor_config.ts";
+import { createMonitorMetrics, type MonitorMetrics } from "./monitor_metrics.ts";
 
 /** Where results go: Kafka or stdout. */
 export interface ResultSink {
   publish(result: CheckResult): void;
   /** Delivers what is pending (waiting at most `timeoutMs`) and releases the sink; returns what was not delivered. */
   close(timeoutMs: number): Promise<number>;
+  /** Results waiting, dropped and delivered so far (a sink without a buffer has none). */
+  stats?(): { buffered: number; dropped: number; sent: number };
+  /** Why the sink cannot deliver now, or null when it can (for /readyz). */
+  problem?(): string | null;
 }
 
 /** Collaborators of the monitor. */
@@ -46,6 +51,7 @@ export interface Monitor {
   reload(reason: string): Promise<boolean>;
   readonly stats: MonitorStats;
   readonly scheduler: Scheduler;
+  readonly metrics: MonitorMetrics;
 }
 
 const FLUSH_TIMEOUT_MS = 10_000;
@@ -71,6 +77,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor
   async function runCheck({ target, scheduledAt }: ScheduledCheck): Promise<void> {
     const result = await checkTarget(target, scheduledAt, checkOptions);
     stats.checks++;
+    metrics.observe(result, scheduledAt);
     if (result.ok) stats.ok++;
     else stats.failed++;
     sink.publish(result);
@@ -96,6 +103,11 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor
   }
 
   const scheduler = new Scheduler(runCheck, { maxInFlight: config.maxInFlight });
+  const metrics = createMonitorMetrics({
+    inFlight: () => scheduler.inFlight,
+    targets: () => scheduler.size,
+    publisher: () => sink.stats?.() ?? { buffered: 0, dropped: 0, sent: stats.checks },
+  });
 
   async function reload(reason: string): Promise<boolean> {
     const { targets, errors } = await loadTargets(
@@ -115,6 +127,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor
     const changes = scheduler.setTargets(targets, now());
     const active = new Set(targets.map((t) => t.id));
     for (const id of lastOk.keys()) if (!active.has(id)) lastOk.delete(id);
+    metrics.keepTargets(active);
     logger.info("targets reloaded", { reason, targets: targets.length, ...changes });
     wake?.();
     return true;
@@ -176,5 +189,5 @@ export function createMonitor(config: MonitorConfig, deps: MonitorDeps): Monitor
     });
   }
 
-  return { run, reload, stats, scheduler };
+  return { run, reload, stats, scheduler, metrics };
 }

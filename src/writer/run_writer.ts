@@ -23,6 +23,7 @@ import { ensureTopic, kafkaLogCreator } from "../kafka/connect_kafka_producer.ts
 import type { Logger } from "../log/logger.ts";
 import { type CheckRow, parseCheckMessage } from "./parse_check_message.ts";
 import type { WriterConfig } from "./writer_config.ts";
+import { createWriterMetrics, type WriterMetrics } from "./writer_metrics.ts";
 
 /** Collaborators of the writer. */
 export interface WriterDeps {
@@ -89,7 +90,10 @@ export interface Writer {
   maintain(): Promise<void>;
   /** Applies migrations, retrying while the database is unreachable. */
   prepareSchema(signal: AbortSignal): Promise<void>;
+  /** Why the writer is not consuming from Kafka now, or null while it is (for /readyz). */
+  kafkaProblem(): string | null;
   readonly stats: WriterStats;
+  readonly metrics: WriterMetrics;
 }
 
 /** Wires a writer from its config and collaborators. */
@@ -105,6 +109,9 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
     storeRetries: 0,
   };
   const knownDays = new Set<number>();
+  const metrics = createWriterMetrics();
+  let kafkaState: string | null = "not connected to Kafka yet";
+  let lastFetch = 0;
 
   /** Applies migrations, retrying while the database is unreachable. */
   async function prepareSchema(signal: AbortSignal): Promise<void> {
@@ -128,6 +135,7 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
     }
     knownDays.clear();
     for (const day of await listPartitionDays(pool)) knownDays.add(day);
+    metrics.partitions(knownDays.size);
   }
 
   /** Parses a batch and stores it; settles only once the rows are committed (or on abort). */
@@ -160,6 +168,7 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
         });
       }
     }
+    const started = performance.now();
     const result = await retrying("store a batch", signal, async () => {
       const missing = new Set(
         rows.map((row) => utcDay(row.checkedAt.getTime())).filter((day) => !knownDays.has(day)),
@@ -170,6 +179,7 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
           logger.info("partitions created on demand", { days: created.map(isoDay) });
         }
         for (const day of missing) knownDays.add(day);
+        metrics.partitions(knownDays.size);
       }
       try {
         return await storeBatch(pool, rows, deadLetters);
@@ -184,6 +194,13 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
     stats.inserted += result.inserted;
     stats.duplicates += rows.length - result.inserted;
     stats.deadLetters += deadLetters.length;
+    metrics.batch({
+      messages: messages.length,
+      inserted: result.inserted,
+      duplicates: rows.length - result.inserted,
+      deadLetters: deadLetters.length,
+      seconds: (performance.now() - started) / 1000,
+    });
     logger.debug("batch stored", {
       topic,
       partition,
@@ -208,6 +225,7 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
         }
         if (signal.aborted) throw error;
         stats.storeRetries++;
+        metrics.retried();
         logger.warn(`cannot ${what}; PostgreSQL unavailable, retrying`, {
           error: (error as Error).message,
           retry_in_ms: delay,
@@ -259,9 +277,18 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
     });
     let failure: unknown;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      kafkaState = null;
+      lastFetch = Date.now();
+    });
+    consumer.on(consumer.events.FETCH, () => (lastFetch = Date.now()));
+    consumer.on(consumer.events.STOP, () => (kafkaState = "consumer stopped"));
     const failed = new Promise<void>((resolve) => {
       consumer.on(consumer.events.CRASH, (event) => {
         const error = event.payload.error;
+        kafkaState = `consumer crashed (${(error as Error).message}); ${
+          event.payload.restart ? "rejoining" : "not restarting"
+        }`;
         if (error instanceof DatabaseConfigError || !event.payload.restart) {
           failure = error;
           resolve();
@@ -280,6 +307,8 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
           if (batch.messages.length === 0 || !isRunning() || isStale()) return;
           await handleBatch(batch.topic, batch.partition, batch.messages, signal, heartbeat);
           const last = batch.messages[batch.messages.length - 1]!.offset;
+          const behind = BigInt(batch.highWatermark) - BigInt(last) - 1n;
+          metrics.lag(batch.topic, batch.partition, Number(behind < 0n ? 0n : behind));
           resolveOffset(last);
           // Only now, with the rows committed, does the group's position move past them.
           await consumer.commitOffsets([{
@@ -302,7 +331,15 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
     logger.info("writer stopped", { ...stats });
   }
 
-  return { run, handleBatch, maintain, prepareSchema, stats };
+  function kafkaProblem(): string | null {
+    if (kafkaState !== null) return kafkaState;
+    // kafkajs fetches at least every few seconds even when the topic is quiet, and not while a
+    // batch waits for PostgreSQL (which /readyz reports on its own).
+    const silent = Date.now() - lastFetch;
+    return silent > 30_000 ? `no fetch from Kafka for ${Math.round(silent / 1000)} s` : null;
+  }
+
+  return { run, handleBatch, maintain, prepareSchema, kafkaProblem, stats, metrics };
 }
 
 function isoDay(day: number): string {

@@ -15,8 +15,11 @@ import {
 } from "../kafka/kafka_options.ts";
 import type { LogLevel } from "../log/logger.ts";
 import {
+  COMMON_ENV_VARS,
   COMMON_FLAG_SPECS,
   COMMON_FLAGS_HELP,
+  type HttpOptions,
+  resolveHttpOptions,
   resolveLogOptions,
   wholeNumber,
 } from "../cli/common_flags.ts";
@@ -29,7 +32,8 @@ export const WRITER_ENV_VARS: readonly string[] = [
   "KAFKA_GROUP_ID",
   "POSTGRES_URI",
   "DATABASE_URL",
-  "LOG_LEVEL",
+  "API_TOKEN",
+  ...COMMON_ENV_VARS,
 ];
 
 /** Everything the writer needs, validated. */
@@ -44,6 +48,14 @@ export interface WriterConfig {
   partitionsAhead: number;
   /** Drop partitions older than this many days; null keeps everything. */
   retentionDays: number | null;
+  /** Where to serve health, metrics, the read API and the status page; null for none. */
+  http: HttpOptions | null;
+  /** Bearer token the read API requires (from API_TOKEN); null leaves it open. */
+  apiToken: string | null;
+  /** File holding the token; read at start, wins over API_TOKEN. */
+  apiTokenFile: string | null;
+  /** Heading of the status page. */
+  statusTitle: string;
   logLevel: LogLevel;
   logJson: boolean | null;
 }
@@ -65,6 +77,11 @@ Database:
                                sslmode: disable, allow, prefer (default), require, verify-ca, verify-full
       --partitions-ahead N     Days of partitions created ahead of today (default 7)
       --retention-days N       Drop daily partitions older than N days (default: keep everything)
+
+Read API and status page (served on --http-port next to /healthz, /readyz, /metrics):
+      --api-token-file FILE    Require "Authorization: Bearer <token>" on /api/*, the token read
+                               from FILE (env API_TOKEN); the status page at / stays public
+      --status-title TEXT      Heading of the status page (default Status)
 
 Consuming:
       --group-id ID            Kafka consumer group (env KAFKA_GROUP_ID; default availability-writer)
@@ -93,6 +110,8 @@ export function parseWriterArgs(
       partitions: { type: "string" },
       "partitions-ahead": { type: "string" },
       "retention-days": { type: "string" },
+      "api-token-file": { type: "string" },
+      "status-title": { type: "string" },
       ...COMMON_FLAG_SPECS,
     },
   });
@@ -123,6 +142,10 @@ export function parseWriterArgs(
       retentionDays: values["retention-days"] === undefined
         ? null
         : wholeNumber(values["retention-days"], "--retention-days", 0, 1),
+      http: resolveHttpOptions(values, env),
+      apiToken: env.API_TOKEN?.trim() || null,
+      apiTokenFile: values["api-token-file"] ?? null,
+      statusTitle: values["status-title"] ?? "Status",
       logLevel,
       logJson,
     },
