@@ -23,7 +23,9 @@ Options:
   --duration SEC     Stop by itself after SEC seconds
   --db-uri URI       Database (default postgres://postgres@127.0.0.1:5432/availability)
   --topic NAME       Kafka topic (default checks)
-  --every SEC        Seconds between summaries (default 2)`;
+  --every SEC        Seconds between summaries (default 2)
+  --http-port N      The writer's status page, read API and metrics on 127.0.0.1:N (default 8080),
+                     the monitor's metrics on N+1`;
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -111,6 +113,7 @@ async function main(): Promise<number> {
       "db-uri": { type: "string" },
       topic: { type: "string" },
       every: { type: "string" },
+      "http-port": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -121,6 +124,11 @@ async function main(): Promise<number> {
   const dbUri = values["db-uri"] ?? "postgres://postgres@127.0.0.1:5432/availability";
   const topic = values.topic ?? "checks";
   const every = Number(values.every ?? 2) * 1_000;
+  const httpPort = Number(values["http-port"] ?? 8080);
+  if (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65_534) {
+    console.error(`error: Cannot use --http-port "${values["http-port"]}": expected 1 to 65534`);
+    return 2;
+  }
 
   console.log("== starting the services (deno task services up)");
   const services = await new Deno.Command("bash", {
@@ -154,6 +162,10 @@ async function main(): Promise<number> {
       "--db-uri",
       dbUri,
       ...kafka,
+      "--http-port",
+      String(httpPort),
+      "--status-title",
+      "Demo status",
       "--log-format",
       "text",
     ],
@@ -167,6 +179,8 @@ async function main(): Promise<number> {
       ...kafka,
       "--location",
       "demo",
+      "--http-port",
+      String(httpPort + 1),
       "--log-format",
       "text",
       targetsFile,
@@ -175,6 +189,12 @@ async function main(): Promise<number> {
   );
   console.log(
     `== writer and monitor running; their logs: ${logDir}/writer.log, ${logDir}/monitor.log`,
+  );
+  console.log(
+    `== status page: http://127.0.0.1:${httpPort}/ (read API under /api/targets); metrics: ` +
+      `http://127.0.0.1:${httpPort}/metrics (writer), http://127.0.0.1:${
+        httpPort + 1
+      }/metrics (monitor)`,
   );
   console.log("== Ctrl-C stops everything\n");
 

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { runDeno, uniqueName, withTempDatabase } from "./_helpers.ts";
+import { closedPort, runDeno, uniqueName, withTempDatabase } from "./_helpers.ts";
 
 Deno.test({
   name: "deno task demo runs the pipeline, shows checks arriving in PostgreSQL and stops cleanly",
@@ -13,6 +13,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await withTempDatabase(async (uri) => {
+      const port = closedPort();
       const { code, stdout, stderr } = await runDeno([
         "task",
         "demo",
@@ -25,6 +26,8 @@ Deno.test({
         uri,
         "--topic",
         uniqueName("demo"),
+        "--http-port",
+        String(port),
       ]);
       assert.equal(code, 0, stdout + stderr);
       assert.match(stdout, /using local demo targets/);
@@ -36,6 +39,7 @@ Deno.test({
       assert.match(stdout, /up {4}shop \(healthy\)\s+200/);
       assert.match(stdout, /DOWN {2}legacy \(503\)\s+status 503/);
       assert.match(stdout, /monitor exited 0, writer exited 0/);
+      assert.ok(stdout.includes(`status page: http://127.0.0.1:${port}/`), stdout);
     });
   },
 });

@@ -325,3 +325,20 @@ Deno.test({
     }
   },
 });
+
+Deno.test("availability-monitor exits 2 naming the address when --http-port is taken", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const file = await Deno.makeTempFile({ suffix: ".tsv" });
+  await Deno.writeTextFile(file, "http://127.0.0.1:9/\n");
+  try {
+    const { port } = taken.addr as Deno.NetAddr;
+    const { code, stderr } = await monitor("--stdout", "--http-port", String(port), file);
+    assert.equal(code, 2, stderr);
+    assert.match(
+      stderr,
+      new RegExp(`error: Cannot listen on 127\\.0\\.0\\.1:${port} for --http-port`),
+    );
+  } finally {
+    taken.close();
+  }
+});

@@ -474,6 +474,22 @@ const UPSERT_INCIDENTS = `
     error_kinds = ARRAY(SELECT DISTINCT k FROM unnest(i.error_kinds || EXCLUDED.error_kinds) k ORDER BY k),
     error_message = coalesce(i.error_message, EXCLUDED.error_message)`;
 
+/** Renumbers the `$n` parameters of a statement by `offset`. */
+function shiftParams(sql: string, offset: number): string {
+  return sql.replace(/\$(\d+)/g, (_, n) => `$${Number(n) + offset}`);
+}
+
+/**
+ * All four upserts as one statement (data-modifying CTEs always run to completion), so a batch
+ * pays one round trip for its aggregates instead of four. Parameters: hourly 1-6, daily 7-11,
+ * statuses 12-24, incidents 25-31.
+ */
+const UPSERT_AGGREGATES = `
+  WITH hourly AS (${UPSERT_HOURLY}),
+  daily AS (${shiftParams(UPSERT_DAILY, 6)}),
+  statuses AS (${shiftParams(UPSERT_STATUS, 11)})
+  ${shiftParams(UPSERT_INCIDENTS, 24)}`;
+
 /** Applies a batch's new rows to the aggregate tables, inside the caller's transaction. */
 export async function applyAggregates(
   client: PoolClient,
@@ -484,49 +500,41 @@ export async function applyAggregates(
   const current = await readStatuses(client, targetIds);
   const changes = summarizeRows(rows, current);
   const iso = (d: Date | null) => d?.toISOString() ?? null;
-  await client.query(UPSERT_HOURLY, [
-    changes.hourly.map((d) => d.targetId),
-    changes.hourly.map((d) => d.start),
-    changes.hourly.map((d) => d.checks),
-    changes.hourly.map((d) => d.ok),
-    changes.hourly.map((d) => d.latencyMsSum),
-    changes.hourly.map((d) => `{${d.buckets.join(",")}}`),
-  ]);
-  await client.query(UPSERT_DAILY, [
-    changes.daily.map((d) => d.targetId),
-    changes.daily.map((d) => d.start),
-    changes.daily.map((d) => d.checks),
-    changes.daily.map((d) => d.ok),
-    changes.daily.map((d) => d.latencyMsSum),
-  ]);
+  const h = changes.hourly;
+  const d = changes.daily;
   const s = changes.statuses;
-  if (s.length > 0) {
-    await client.query(UPSERT_STATUS, [
-      s.map((x) => x.targetId),
-      s.map((x) => x.name),
-      s.map((x) => x.url),
-      s.map((x) => x.method),
-      s.map((x) => iso(x.firstCheckedAt)),
-      s.map((x) => x.lastCheckId),
-      s.map((x) => iso(x.lastCheckedAt)),
-      s.map((x) => x.lastOk),
-      s.map((x) => x.lastStatus),
-      s.map((x) => x.lastTotalMs),
-      s.map((x) => x.lastErrorKind),
-      s.map((x) => x.lastErrorMessage),
-      s.map((x) => iso(x.stateSince)),
-    ]);
-  }
   const n = changes.incidents;
-  if (n.length > 0) {
-    await client.query(UPSERT_INCIDENTS, [
-      n.map((x) => x.targetId),
-      n.map((x) => iso(x.startedAt)),
-      n.map((x) => iso(x.endedAt)),
-      n.map((x) => iso(x.lastFailedAt)),
-      n.map((x) => x.failedChecks),
-      n.map((x) => `{${x.errorKinds.map((k) => JSON.stringify(k)).join(",")}}`),
-      n.map((x) => x.errorMessage),
-    ]);
-  }
+  await client.query(UPSERT_AGGREGATES, [
+    h.map((x) => x.targetId),
+    h.map((x) => x.start),
+    h.map((x) => x.checks),
+    h.map((x) => x.ok),
+    h.map((x) => x.latencyMsSum),
+    h.map((x) => `{${x.buckets.join(",")}}`),
+    d.map((x) => x.targetId),
+    d.map((x) => x.start),
+    d.map((x) => x.checks),
+    d.map((x) => x.ok),
+    d.map((x) => x.latencyMsSum),
+    s.map((x) => x.targetId),
+    s.map((x) => x.name),
+    s.map((x) => x.url),
+    s.map((x) => x.method),
+    s.map((x) => iso(x.firstCheckedAt)),
+    s.map((x) => x.lastCheckId),
+    s.map((x) => iso(x.lastCheckedAt)),
+    s.map((x) => x.lastOk),
+    s.map((x) => x.lastStatus),
+    s.map((x) => x.lastTotalMs),
+    s.map((x) => x.lastErrorKind),
+    s.map((x) => x.lastErrorMessage),
+    s.map((x) => iso(x.stateSince)),
+    n.map((x) => x.targetId),
+    n.map((x) => iso(x.startedAt)),
+    n.map((x) => iso(x.endedAt)),
+    n.map((x) => iso(x.lastFailedAt)),
+    n.map((x) => x.failedChecks),
+    n.map((x) => `{${x.errorKinds.map((k) => JSON.stringify(k)).join(",")}}`),
+    n.map((x) => x.errorMessage),
+  ]);
 }

@@ -24,6 +24,11 @@ function escapeLabel(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
+function header(lines: string[], name: string, help: string, type: string): void {
+  lines.push(`# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`);
+  lines.push(`# TYPE ${name} ${type}`);
+}
+
 function formatValue(value: number): string {
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "+Inf";
@@ -75,8 +80,7 @@ abstract class Metric<S> implements Family {
   }
 
   render(lines: string[]): void {
-    lines.push(`# HELP ${this.name} ${this.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`);
-    lines.push(`# TYPE ${this.name} ${this.type}`);
+    header(lines, this.name, this.help, this.type);
     for (const { labels, state } of this.series.values()) this.renderSeries(lines, labels, state);
   }
 
@@ -92,6 +96,15 @@ export class Counter extends Metric<{ value: number }> {
   /** Adds `by` (default 1). */
   inc(labels?: LabelValues, by = 1): void {
     this.entry(labels).value += by;
+  }
+  /** The series for fixed labels, to count without looking them up again on a hot path. */
+  bind(labels?: LabelValues): { inc(by?: number): void } {
+    const state = this.entry(labels);
+    return {
+      inc(by = 1) {
+        state.value += by;
+      },
+    };
   }
   /** Sets the running total kept elsewhere (a count another component owns). */
   setTotal(labels: LabelValues | undefined, total: number): void {
@@ -147,7 +160,16 @@ export class Histogram extends Metric<HistogramState> {
 
   /** Records one observation. */
   observe(labels: LabelValues | undefined, value: number): void {
+    this.#record(this.entry(labels), value);
+  }
+
+  /** The series for fixed labels, to observe without looking them up again on a hot path. */
+  bind(labels?: LabelValues): { observe(value: number): void } {
     const state = this.entry(labels);
+    return { observe: (value) => this.#record(state, value) };
+  }
+
+  #record(state: HistogramState, value: number): void {
     const bounds = this.#bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
@@ -167,6 +189,30 @@ export class Histogram extends Metric<HistogramState> {
     const suffix = labels ? `{${labels}}` : "";
     lines.push(`${this.name}_sum${suffix} ${formatValue(state.sum)}`);
     lines.push(`${this.name}_count${suffix} ${state.count}`);
+  }
+}
+
+/** A gauge whose series are read from elsewhere at each render (one per target, say). */
+export class SeriesGauge implements Family {
+  readonly type = "gauge";
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+    readonly collect: () => Iterable<readonly [readonly string[], number]>,
+  ) {
+    if (!NAME.test(name)) throw new TypeError(`Invalid metric name "${name}"`);
+  }
+
+  render(lines: string[]): void {
+    header(lines, this.name, this.help, this.type);
+    for (const [values, value] of this.collect()) {
+      const labels = this.labelNames.map((label, i) =>
+        `${label}="${escapeLabel(values[i] ?? "")}"`
+      );
+      lines.push(`${this.name}{${labels.join(",")}} ${formatValue(value)}`);
+    }
   }
 }
 
@@ -201,6 +247,16 @@ export class MetricsRegistry {
     labelNames: readonly string[] = [],
   ): Histogram {
     return this.#add(new Histogram(name, help, labelNames, bounds));
+  }
+
+  /** Registers a gauge whose series `collect` yields (label values in `labelNames` order) at each render. */
+  seriesGauge(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    collect: () => Iterable<readonly [readonly string[], number]>,
+  ): SeriesGauge {
+    return this.#add(new SeriesGauge(name, help, labelNames, collect));
   }
 
   /** Runs `collect` before every render, to set values read from elsewhere. */

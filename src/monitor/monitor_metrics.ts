@@ -22,6 +22,14 @@ export interface MonitorGaugeSources {
   publisher(): { buffered: number; dropped: number; sent: number };
 }
 
+interface LatestCheck {
+  labels: readonly [string, string, string];
+  ok: boolean;
+  seconds: number;
+  status: number;
+  certExpiry: number | null;
+}
+
 /** Records checks into a registry. */
 export interface MonitorMetrics {
   readonly registry: MetricsRegistry;
@@ -67,28 +75,44 @@ export function createMonitorMetrics(sources: MonitorGaugeSources): MonitorMetri
     "availability_monitor_results_sent_total",
     "Results delivered: acknowledged by Kafka, or written with --stdout",
   );
-  const success = registry.gauge(
+  // The latest check of each target, read by the probe_* gauges at each scrape: one map entry per
+  // target instead of four labelled series, and no label text built per check.
+  const latest = new Map<string, LatestCheck>();
+  const perTarget = (
+    name: string,
+    help: string,
+    value: (check: LatestCheck) => number | null,
+  ) =>
+    registry.seriesGauge(name, help, TARGET_LABELS, function* () {
+      for (const check of latest.values()) {
+        const v = value(check);
+        if (v !== null) yield [check.labels, v] as const;
+      }
+    });
+  perTarget(
     "probe_success",
     "Whether the target's latest check passed (1) or failed (0)",
-    TARGET_LABELS,
+    (c) => c.ok ? 1 : 0,
   );
-  const duration = registry.gauge(
+  perTarget(
     "probe_duration_seconds",
     "Total duration of the target's latest check",
-    TARGET_LABELS,
+    (c) => c.seconds,
   );
-  const status = registry.gauge(
+  perTarget(
     "probe_http_status_code",
     "HTTP status of the target's latest check (0 without a response)",
-    TARGET_LABELS,
+    (c) => c.status,
   );
-  const expiry = registry.gauge(
+  perTarget(
     "probe_ssl_earliest_cert_expiry",
     "Expiry of the target's TLS certificate as a Unix timestamp (https targets with a handshake)",
-    TARGET_LABELS,
+    (c) => c.certExpiry,
   );
-  const perTarget = [success, duration, status, expiry];
-  const labelsOf = new Map<string, Record<string, string>>();
+  const phaseSeries = PHASES.map((phase) => [phase, phases.bind({ phase })] as const);
+  const lagSeries = lag.bind();
+  const okSeries = checks.bind({ result: "ok", error_kind: "" });
+  const failedSeries = new Map<string, { inc(by?: number): void }>();
 
   registry.onCollect(() => {
     inFlight.set(undefined, sources.inFlight());
@@ -102,30 +126,39 @@ export function createMonitorMetrics(sources: MonitorGaugeSources): MonitorMetri
   return {
     registry,
     observe(result, scheduledAt) {
-      checks.inc({ result: result.ok ? "ok" : "failed", error_kind: result.error?.kind ?? "" });
-      for (const phase of PHASES) {
+      if (result.ok) okSeries.inc();
+      else {
+        const kind = result.error?.kind ?? "";
+        let series = failedSeries.get(kind);
+        if (!series) {
+          series = checks.bind({ result: "failed", error_kind: kind });
+          failedSeries.set(kind, series);
+        }
+        series.inc();
+      }
+      for (const [phase, series] of phaseSeries) {
         const ms = result[`${phase}_ms`];
-        if (ms !== null) phases.observe({ phase }, ms / 1000);
+        if (ms !== null) series.observe(ms / 1000);
       }
-      lag.observe(undefined, Math.max(0, Date.parse(result.started_at) - scheduledAt) / 1000);
-      const labels = { target_id: result.target_id, name: result.name, url: result.url };
-      const previous = labelsOf.get(result.target_id);
-      if (previous && (previous.name !== labels.name || previous.url !== labels.url)) {
-        for (const gauge of perTarget) gauge.remove(previous);
+      lagSeries.observe(Math.max(0, Date.parse(result.started_at) - scheduledAt) / 1000);
+      let check = latest.get(result.target_id);
+      if (!check || check.labels[1] !== result.name || check.labels[2] !== result.url) {
+        check = {
+          labels: [result.target_id, result.name, result.url],
+          ok: false,
+          seconds: 0,
+          status: 0,
+          certExpiry: null,
+        };
+        latest.set(result.target_id, check);
       }
-      labelsOf.set(result.target_id, labels);
-      success.set(labels, result.ok ? 1 : 0);
-      duration.set(labels, result.total_ms / 1000);
-      status.set(labels, result.status ?? 0);
-      if (result.tls_expires_at) expiry.set(labels, Date.parse(result.tls_expires_at) / 1000);
-      else expiry.remove(labels);
+      check.ok = result.ok;
+      check.seconds = result.total_ms / 1000;
+      check.status = result.status ?? 0;
+      check.certExpiry = result.tls_expires_at ? Date.parse(result.tls_expires_at) / 1000 : null;
     },
     keepTargets(ids) {
-      for (const [id, labels] of labelsOf) {
-        if (ids.has(id)) continue;
-        for (const gauge of perTarget) gauge.remove(labels);
-        labelsOf.delete(id);
-      }
+      for (const id of latest.keys()) if (!ids.has(id)) latest.delete(id);
     },
   };
 }

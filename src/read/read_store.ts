@@ -45,6 +45,13 @@ export interface TargetSummary {
   latency_ms: { p50: number | null; p95: number | null };
 }
 
+/** A target's id, name and state. */
+export interface TargetState {
+  id: string;
+  name: string;
+  state: "up" | "down";
+}
+
 /** One raw check. */
 export interface CheckRecord {
   id: string;
@@ -122,7 +129,10 @@ export interface RecentIncident extends IncidentRecord {
 
 /** The queries behind the read API and the status page. */
 export interface ReadStore {
-  listTargets(): Promise<TargetSummary[]>;
+  /** Every target, or those of `ids`, by name. */
+  listTargets(ids?: string[]): Promise<TargetSummary[]>;
+  /** Every target's id, name and state, by name: cheap, for ordering and counting. */
+  listStates(): Promise<TargetState[]>;
   getTarget(id: string): Promise<TargetSummary | null>;
   targetExists(id: string): Promise<boolean>;
   listChecks(id: string, query: ListQuery): Promise<Page<CheckRecord>>;
@@ -180,12 +190,12 @@ const isoText = (column: string) =>
 // One statement: the 24 h window (with the latency histogram) from check_hourly; for 7 d and 30 d
 // the hours at the window's start and today's hours from check_hourly, the whole days between from
 // check_daily; joined to each target's status. $1 24 h start, $2/$3 7 d start and its first whole
-// day, $4/$5 the same for 30 d, $6 today, $7 one target id or null for all.
+// day, $4/$5 the same for 30 d, $6 today, $7 the target ids or null for all.
 const SUMMARIES = `
   WITH h24 AS (
     SELECT target_id, sum(checks) AS c24, sum(ok) AS o24, ${BUCKET_SUMS} AS buckets
     FROM check_hourly
-    WHERE hour >= $1 AND ($7::text IS NULL OR target_id = $7)
+    WHERE hour >= $1 AND ($7::text[] IS NULL OR target_id = ANY($7))
     GROUP BY target_id
   ), edges AS (
     SELECT target_id,
@@ -195,7 +205,7 @@ const SUMMARIES = `
       sum(ok) FILTER (WHERE hour < $5 OR hour >= $6) AS o30
     FROM check_hourly
     WHERE ((hour >= $2 AND hour < $3) OR (hour >= $4 AND hour < $5) OR hour >= $6)
-      AND ($7::text IS NULL OR target_id = $7)
+      AND ($7::text[] IS NULL OR target_id = ANY($7))
     GROUP BY target_id
   ), days AS (
     SELECT target_id,
@@ -204,7 +214,7 @@ const SUMMARIES = `
       sum(checks) AS c30,
       sum(ok) AS o30
     FROM check_daily
-    WHERE day >= $5 AND day < $6 AND ($7::text IS NULL OR target_id = $7)
+    WHERE day >= $5 AND day < $6 AND ($7::text[] IS NULL OR target_id = ANY($7))
     GROUP BY target_id
   )
   SELECT s.target_id, s.name, s.url, s.method, s.last_check_id, s.last_ok, s.last_status,
@@ -219,7 +229,7 @@ const SUMMARIES = `
     h24.buckets
   FROM target_status s
     LEFT JOIN h24 USING (target_id) LEFT JOIN edges USING (target_id) LEFT JOIN days USING (target_id)
-  WHERE $7::text IS NULL OR s.target_id = $7
+  WHERE $7::text[] IS NULL OR s.target_id = ANY($7)
   ORDER BY s.name, s.target_id`;
 
 const CHECK_COLUMNS =
@@ -233,9 +243,9 @@ export function createReadStore(
   db: Queryable,
   { now = Date.now }: { now?: () => number } = {},
 ): ReadStore {
-  async function summaries(id: string | null): Promise<TargetSummary[]> {
+  async function summaries(ids: string[] | null): Promise<TargetSummary[]> {
     const w = uptimeWindows(now());
-    const { rows } = await db.query(SUMMARIES, [w.s24, w.s7, w.d7, w.s30, w.d30, w.today, id]);
+    const { rows } = await db.query(SUMMARIES, [w.s24, w.s7, w.d7, w.s30, w.d30, w.today, ids]);
     const ratio = (ok: unknown, checks: unknown) =>
       checks === 0 ? null : (ok as number) / (checks as number);
     const round = (x: number | null) => x === null ? null : Math.round(x * 10) / 10;
@@ -355,8 +365,18 @@ export function createReadStore(
   }
 
   return {
-    listTargets: () => summaries(null),
-    getTarget: async (id) => (await summaries(id))[0] ?? null,
+    listTargets: (ids) => summaries(ids ?? null),
+    getTarget: async (id) => (await summaries([id]))[0] ?? null,
+    async listStates() {
+      const { rows } = await db.query(
+        "SELECT target_id, name, last_ok FROM target_status ORDER BY name, target_id",
+      );
+      return rows.map((r) => ({
+        id: r.target_id as string,
+        name: r.name as string,
+        state: r.last_ok ? "up" : "down",
+      }));
+    },
     targetExists: async (id) =>
       (await db.query("SELECT 1 FROM target_status WHERE target_id = $1", [id])).rows.length > 0,
     listChecks,

@@ -11,6 +11,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
+import { compress } from "hono/compress";
 import { type Cursor, decodeCursor, type ListQuery, type ReadStore } from "./read_store.ts";
 import { StatusPage } from "./status_page.tsx";
 
@@ -114,6 +115,8 @@ export function createStatusApp(options: StatusAppOptions): Hono {
   const { store } = options;
   const now = options.now ?? Date.now;
   const app = new Hono();
+  // The page and the target list are hundreds of kB of repetitive text: gzip takes them to a tenth.
+  app.use(compress());
 
   app.onError((error, c) => {
     if (error instanceof ParamError) {
@@ -190,18 +193,23 @@ export function createStatusApp(options: StatusAppOptions): Hono {
     if (!/^\d+$/.test(pageText) || pageNumber < 1) {
       return c.text(`Cannot use page "${pageText}": expected a whole number from 1`, 400);
     }
-    const targets = await store.listTargets();
+    const states = await store.listStates();
     // Down first, so trouble is at the top of the first page.
-    targets.sort((a, b) => a.state === b.state ? 0 : a.state === "down" ? -1 : 1);
-    const pages = Math.max(1, Math.ceil(targets.length / pageSize));
-    const shown = targets.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
-    const ids = shown.map((t) => t.id);
-    const [bars, latency, incidents] = await Promise.all([
+    states.sort((a, b) => a.state === b.state ? 0 : a.state === "down" ? -1 : 1);
+    const pages = Math.max(1, Math.ceil(states.length / pageSize));
+    if (pageNumber > pages) {
+      return c.text(`No page ${pageNumber}: there ${pages === 1 ? "is 1" : `are ${pages}`}`, 404);
+    }
+    const ids = states.slice((pageNumber - 1) * pageSize, pageNumber * pageSize).map((t) => t.id);
+    const [summaries, bars, latency, incidents] = await Promise.all([
+      ids.length > 0 ? store.listTargets(ids) : Promise.resolve([]),
       store.dailyBars(ids, 90),
       store.hourlyLatency(ids, 24),
       store.recentIncidents(10),
     ]);
-    const names = new Map(targets.map((t) => [t.id, t.name]));
+    const byId = new Map(summaries.map((t) => [t.id, t]));
+    const shown = ids.flatMap((id) => byId.get(id) ?? []);
+    const names = new Map(states.map((t) => [t.id, t.name]));
     c.header("Cache-Control", "no-store");
     const page = (
       <StatusPage
@@ -210,8 +218,8 @@ export function createStatusApp(options: StatusAppOptions): Hono {
         now={now()}
         targets={shown}
         counts={{
-          total: targets.length,
-          down: targets.filter((t) => t.state === "down").length,
+          total: states.length,
+          down: states.filter((t) => t.state === "down").length,
         }}
         page={{ number: pageNumber, count: pages }}
         bars={bars}

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { raw } from "hono/html";
 import type { FC } from "hono/jsx";
 import type { DayBar, LatencyPoint, RecentIncident, TargetSummary } from "./read_store.ts";
 
@@ -94,10 +95,19 @@ const STYLE = `
 const Bars: FC<{ bars: DayBar[]; now: number }> = ({ bars, now }) => {
   const byDay = new Map(bars.map((b) => [b.day, b]));
   const today = now - (now % DAY_MS);
-  const days = Array.from({ length: DAYS }, (_, i) => {
+  // 90 elements per target, 50 targets a page: built as one string rather than JSX nodes, which
+  // renders several times faster. Every value in it is a date or a number, nothing to escape.
+  let rects = "";
+  for (let i = 0; i < DAYS; i++) {
     const day = new Date(today - (DAYS - 1 - i) * DAY_MS).toISOString().slice(0, 10);
-    return { day, bar: byDay.get(day) };
-  });
+    const bar = byDay.get(day);
+    const title = bar
+      ? `${day}: ${percent(bar.ok / bar.checks)} of ${bar.checks} checks`
+      : `${day}: no data`;
+    rects += `<rect class="${uptimeClass(bar?.ok ?? 0, bar?.checks ?? 0)}" data-day="${day}" x="${
+      i * 10 + 1
+    }" width="8" height="40" rx="2"><title>${title}</title></rect>`;
+  }
   return (
     <svg
       class="bars"
@@ -106,23 +116,7 @@ const Bars: FC<{ bars: DayBar[]; now: number }> = ({ bars, now }) => {
       role="img"
       aria-label={`Uptime per day for the last ${DAYS} days`}
     >
-      {days.map(({ day, bar }, i) => (
-        <rect
-          class={uptimeClass(bar?.ok ?? 0, bar?.checks ?? 0)}
-          data-day={day}
-          x={i * 10 + 1}
-          y="0"
-          width="8"
-          height="40"
-          rx="2"
-        >
-          <title>
-            {bar
-              ? `${day}: ${percent(bar.ok / bar.checks)} of ${bar.checks} checks`
-              : `${day}: no data`}
-          </title>
-        </rect>
-      ))}
+      {raw(rects)}
     </svg>
   );
 };
