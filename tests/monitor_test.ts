@@ -309,7 +309,9 @@ Deno.test({
       assert.ok(evilResults.length >= 6, `${evilResults.length} evil checks`);
       for (const r of evilResults) {
         assert.equal(r.error.kind, "regex");
-        assert.ok(r.total_ms < 1_000, `an evil check took ${r.total_ms} ms`);
+        // Bounded by the 900 ms timeout; the slack covers stopping a worker that holds a core
+        // while two of them spin on a two-core machine. Unbounded, these regexes run for hours.
+        assert.ok(r.total_ms < 1_500, `an evil check took ${r.total_ms} ms`);
       }
       assert.ok(fine.length >= 20, `${fine.length} fine checks`);
       const lags = fine.map((r) => Date.parse(r.started_at) - Date.parse(r.scheduled_at)).sort((
