@@ -13,6 +13,7 @@ import type { Pool } from "@neondatabase/serverless";
 import { Kafka, type KafkaConfig, logLevel as kafkaLogLevel } from "kafkajs";
 import { migrate } from "../db/migrate.ts";
 import {
+  clusterClosedPartitions,
   dropExpiredPartitions,
   ensurePartitions,
   listPartitionDays,
@@ -138,6 +139,18 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
     metrics.partitions(knownDays.size);
   }
 
+  /** Reorders a few closed partitions by target (see clusterClosedPartitions); not at start-up. */
+  async function reorder(): Promise<void> {
+    // A few per hourly pass, so a backlog clears within a day without long pauses.
+    const clustered = await clusterClosedPartitions(pool, now(), { limit: 3 });
+    if (clustered.length > 0) {
+      logger.info("partitions reordered by target (CLUSTER)", {
+        days: clustered.map((c) => isoDay(c.day)),
+        seconds: clustered.map((c) => Math.round(c.seconds * 10) / 10),
+      });
+    }
+  }
+
   /** Parses a batch and stores it; settles only once the rows are committed (or on abort). */
   async function handleBatch(
     topic: string,
@@ -248,7 +261,7 @@ export function createWriter(config: WriterConfig, deps: WriterDeps): Writer {
     if (signal.aborted) return;
     await retrying("create partitions", signal, maintain);
     const maintenance = setInterval(() => {
-      maintain().catch((error) =>
+      maintain().then(reorder).catch((error) =>
         logger.warn("partition maintenance failed; will retry", { error: (error as Error).message })
       );
     }, deps.maintenanceIntervalMs ?? 3_600_000);
