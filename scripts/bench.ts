@@ -23,6 +23,7 @@ import { migrate } from "../src/db/migrate.ts";
 import { ensurePartitions, utcDay } from "../src/db/partitions.ts";
 import { taskFlags } from "./compile.ts";
 import { type ApiResult, benchApi, reportApi } from "./bench_api.ts";
+import { percentile } from "./percentile.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BROKERS = ["127.0.0.1:9092"];
@@ -67,11 +68,6 @@ async function machine(): Promise<Record<string, string>> {
         .split(" ")[0]!,
     "Date": new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
   };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

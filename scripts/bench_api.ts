@@ -9,6 +9,7 @@ import { createPool } from "../src/db/create_pool.ts";
 import { createReadStore } from "../src/read/read_store.ts";
 import { createStatusApp } from "../src/read/status_app.tsx";
 import { benchDataset } from "./bench_dataset.ts";
+import { percentile } from "./percentile.ts";
 
 /** Timings of one endpoint. */
 export interface EndpointTiming {
@@ -30,10 +31,6 @@ export interface ApiResult {
   runs: number;
   endpoints: EndpointTiming[];
   tableSizes: Record<string, string>;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** Runs the benchmark (generating the dataset first when needed). */
@@ -115,8 +112,8 @@ export async function benchApi(
         name: endpoint.name,
         example: example.replace(/cursor=[^&]+/, "cursor=…"),
         firstMs: first!,
-        p50Ms: percentile(rest, 50),
-        p95Ms: percentile(rest, 95),
+        p50Ms: percentile(rest, 0.5),
+        p95Ms: percentile(rest, 0.95),
         maxMs: rest[rest.length - 1]!,
         bytes,
       };

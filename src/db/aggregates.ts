@@ -238,8 +238,9 @@ function addToPeriod(
   if (row.ok) {
     delta.ok++;
     // The column is a real: sum what is stored, so a rebuild gives the same figure.
-    delta.latencyMsSum += Math.fround(row.totalMs);
-    if (withBuckets) delta.buckets[latencyBucket(Math.fround(row.totalMs))]!++;
+    const stored = Math.fround(row.totalMs);
+    delta.latencyMsSum += stored;
+    if (withBuckets) delta.buckets[latencyBucket(stored)]!++;
   }
 }
 

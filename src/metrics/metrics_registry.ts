@@ -24,6 +24,21 @@ function escapeLabel(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
+/** Throws a TypeError for a name Prometheus would not accept. */
+function checkNames(name: string, labelNames: readonly string[]): void {
+  if (!NAME.test(name)) throw new TypeError(`Invalid metric name "${name}"`);
+  for (const label of labelNames) {
+    if (!LABEL.test(label) || label === "le") {
+      throw new TypeError(`Invalid label name "${label}" of ${name}`);
+    }
+  }
+}
+
+/** `a="x",b="y"` for label names and their values, escaped. */
+function formatLabels(names: readonly string[], values: readonly string[]): string {
+  return names.map((name, i) => `${name}="${escapeLabel(values[i] ?? "")}"`).join(",");
+}
+
 function header(lines: string[], name: string, help: string, type: string): void {
   lines.push(`# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`);
   lines.push(`# TYPE ${name} ${type}`);
@@ -45,25 +60,21 @@ abstract class Metric<S> implements Family {
     readonly help: string,
     readonly labelNames: readonly string[],
   ) {
-    if (!NAME.test(name)) throw new TypeError(`Invalid metric name "${name}"`);
-    for (const label of labelNames) {
-      if (!LABEL.test(label) || label === "le") {
-        throw new TypeError(`Invalid label name "${label}" of ${name}`);
-      }
-    }
+    checkNames(name, labelNames);
   }
 
   protected abstract fresh(): S;
 
+  #values(labels: LabelValues | undefined): string[] {
+    return this.labelNames.map((name) => String(labels?.[name] ?? ""));
+  }
+
   protected entry(labels: LabelValues | undefined): S {
-    const values = this.labelNames.map((name) => String(labels?.[name] ?? ""));
+    const values = this.#values(labels);
     const key = values.join("\u0000");
     let found = this.series.get(key);
     if (!found) {
-      const text = this.labelNames
-        .map((name, i) => `${name}="${escapeLabel(values[i]!)}"`)
-        .join(",");
-      found = { labels: text, state: this.fresh() };
+      found = { labels: formatLabels(this.labelNames, values), state: this.fresh() };
       this.series.set(key, found);
     }
     return found.state;
@@ -71,7 +82,7 @@ abstract class Metric<S> implements Family {
 
   /** Forgets the series with these labels (a target that was removed, say). */
   remove(labels: LabelValues): void {
-    this.series.delete(this.labelNames.map((name) => String(labels[name] ?? "")).join("\u0000"));
+    this.series.delete(this.#values(labels).join("\u0000"));
   }
 
   /** Forgets every series. */
@@ -202,16 +213,13 @@ export class SeriesGauge implements Family {
     readonly labelNames: readonly string[],
     readonly collect: () => Iterable<readonly [readonly string[], number]>,
   ) {
-    if (!NAME.test(name)) throw new TypeError(`Invalid metric name "${name}"`);
+    checkNames(name, labelNames);
   }
 
   render(lines: string[]): void {
     header(lines, this.name, this.help, this.type);
     for (const [values, value] of this.collect()) {
-      const labels = this.labelNames.map((label, i) =>
-        `${label}="${escapeLabel(values[i] ?? "")}"`
-      );
-      lines.push(`${this.name}{${labels.join(",")}} ${formatValue(value)}`);
+      lines.push(`${this.name}{${formatLabels(this.labelNames, values)}} ${formatValue(value)}`);
     }
   }
 }
